@@ -1,0 +1,610 @@
+//! The embedded store: SQLite in one data folder (`DIR/qingshan.db`, WAL mode).
+//!
+//! Layout: a `series` table names each (site, code, field, period) once; `measurements` is a
+//! WITHOUT ROWID table keyed by (series, time), so an upsert of a resent value replaces it in
+//! place. Raw packets are appended to `archive` in LZ4-compressed chunks, one per commit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use model::{Device, DeviceKind, Measurement, Period};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
+
+use crate::{
+    ArchivedPacket, CommandAnswer, CommandRecord, CommitStats, DeviceState, IntakePacket, Result,
+    Store, StoreError, ValueFilter,
+};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices(
+    mn TEXT PRIMARY KEY,
+    pw TEXT NOT NULL,
+    site TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    protocol TEXT,
+    allow TEXT NOT NULL DEFAULT '',
+    calibrate_clock INTEGER NOT NULL DEFAULT 0,
+    rtd_interval INTEGER,
+    min_interval INTEGER
+);
+-- Every MN ever seen gets a small id that is never reused, so values keep their sender even
+-- after a device is removed from the registry.
+CREATE TABLE IF NOT EXISTS mn_ids(id INTEGER PRIMARY KEY, mn TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS series(
+    id INTEGER PRIMARY KEY,
+    site TEXT NOT NULL,
+    code TEXT NOT NULL,
+    field TEXT NOT NULL,
+    period INTEGER NOT NULL,
+    UNIQUE(site, code, field, period)
+);
+CREATE TABLE IF NOT EXISTS measurements(
+    series INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    value REAL,
+    text TEXT NOT NULL,
+    flag TEXT,
+    eflag TEXT,
+    device INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY(series, time)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS archive(
+    id INTEGER PRIMARY KEY,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    packets INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS archive_last ON archive(last_ms);
+CREATE TABLE IF NOT EXISTS device_state(
+    mn TEXT PRIMARY KEY,
+    last_seen_ms INTEGER,
+    peer TEXT,
+    last_cn TEXT,
+    packets INTEGER NOT NULL DEFAULT 0,
+    nvalues INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS device_deviations(
+    mn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY(mn, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS commands(
+    id INTEGER PRIMARY KEY,
+    mn TEXT NOT NULL,
+    qn TEXT NOT NULL,
+    cn TEXT NOT NULL,
+    request TEXT NOT NULL,
+    sent_ms INTEGER NOT NULL,
+    qn_rtn INTEGER, qn_rtn_ms INTEGER,
+    exe_rtn INTEGER, exe_rtn_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS commands_qn ON commands(mn, qn);
+"#;
+
+/// Tuning of the embedded store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// `PRAGMA synchronous=FULL` (fsync at every commit, survives power loss) when true;
+    /// NORMAL otherwise (survives a process crash, not a power cut).
+    pub fsync: bool,
+    /// Page cache in MiB. The WITHOUT ROWID key layout is fast only with a large cache.
+    pub cache_mib: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            fsync: true,
+            cache_mib: 256,
+        }
+    }
+}
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    series: HashMap<String, i64>,
+    mn_ids: HashMap<String, i64>,
+    key: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in data folder `dir`.
+    pub fn open(dir: &Path) -> Result<SqliteStore> {
+        Self::open_with(dir, &SqliteOptions::default())
+    }
+
+    pub fn open_with(dir: &Path, opts: &SqliteOptions) -> Result<SqliteStore> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("qingshan.db");
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if opts.fsync { "FULL" } else { "NORMAL" },
+        )?;
+        conn.pragma_update(None, "cache_size", -(i64::from(opts.cache_mib) * 1024))?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        conn.execute_batch(SCHEMA)?;
+        let version: Option<i64> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key='schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|v| v.parse().ok());
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )?;
+            }
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::Invalid(format!(
+                    "{}: schema version {v} is newer than this qingshan ({SCHEMA_VERSION})",
+                    path.display()
+                )))
+            }
+            Some(_) => {}
+        }
+        Ok(SqliteStore {
+            conn,
+            path,
+            series: HashMap::new(),
+            mn_ids: HashMap::new(),
+            key: String::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn series_id(&mut self, site: &str, code: &str, field: &str, period: Period) -> Result<i64> {
+        self.key.clear();
+        for part in [site, code, field] {
+            self.key.push_str(part);
+            self.key.push('\u{1f}');
+        }
+        self.key.push_str(period.as_str());
+        if let Some(id) = self.series.get(self.key.as_str()) {
+            return Ok(*id);
+        }
+        let id: i64 = self.conn.query_row(
+            "INSERT INTO series(site, code, field, period) VALUES(?1, ?2, ?3, ?4)
+             ON CONFLICT(site, code, field, period) DO UPDATE SET site = excluded.site
+             RETURNING id",
+            params![site, code, field, period.id()],
+            |r| r.get(0),
+        )?;
+        self.series.insert(self.key.clone(), id);
+        Ok(id)
+    }
+
+    fn mn_id(&mut self, mn: &str) -> Result<i64> {
+        if let Some(id) = self.mn_ids.get(mn) {
+            return Ok(*id);
+        }
+        let id: i64 = self.conn.query_row(
+            "INSERT INTO mn_ids(mn) VALUES(?1) ON CONFLICT(mn) DO UPDATE SET mn = excluded.mn
+             RETURNING id",
+            [mn],
+            |r| r.get(0),
+        )?;
+        self.mn_ids.insert(mn.to_string(), id);
+        Ok(id)
+    }
+}
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    let kind: String = r.get(3)?;
+    let allow: String = r.get(6)?;
+    Ok(Device {
+        mn: r.get(0)?,
+        pw: r.get(1)?,
+        site: r.get(2)?,
+        kind: kind.parse::<DeviceKind>().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        name: r.get(4)?,
+        protocol: r.get(5)?,
+        allow: allow
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        calibrate_clock: r.get::<_, i64>(7)? != 0,
+        rtd_interval: r.get(8)?,
+        min_interval: r.get(9)?,
+    })
+}
+
+const DEVICE_COLUMNS: &str =
+    "mn, pw, site, kind, name, protocol, allow, calibrate_clock, rtd_interval, min_interval";
+
+/// Archive chunk record layout (little endian): received_ms i64, then four length-prefixed
+/// byte strings (u32 length): mn, cn, peer, raw frame.
+fn encode_archive(batch: &[IntakePacket]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(batch.iter().map(|p| p.raw.len() + 64).sum());
+    for p in batch {
+        buf.extend_from_slice(&p.received_ms.to_le_bytes());
+        for part in [p.mn.as_bytes(), p.cn.as_bytes(), p.peer.as_bytes(), &p.raw] {
+            buf.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            buf.extend_from_slice(part);
+        }
+    }
+    lz4_flex::compress_prepend_size(&buf)
+}
+
+fn decode_archive(data: &[u8]) -> Result<Vec<ArchivedPacket>> {
+    let bad = |what: &str| StoreError::Invalid(format!("archive chunk is corrupt: {what}"));
+    let buf = lz4_flex::decompress_size_prepended(data).map_err(|e| bad(&e.to_string()))?;
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    let take = |at: &mut usize, n: usize| -> Result<&[u8]> {
+        let end = at
+            .checked_add(n)
+            .filter(|e| *e <= buf.len())
+            .ok_or_else(|| bad("truncated"))?;
+        let s = &buf[*at..end];
+        *at = end;
+        Ok(s)
+    };
+    while at < buf.len() {
+        let received_ms = i64::from_le_bytes(take(&mut at, 8)?.try_into().expect("8 bytes"));
+        let mut parts = [String::new(), String::new(), String::new(), String::new()];
+        for part in parts.iter_mut() {
+            let n = u32::from_le_bytes(take(&mut at, 4)?.try_into().expect("4 bytes")) as usize;
+            *part = String::from_utf8_lossy(take(&mut at, n)?).into_owned();
+        }
+        let [mn, cn, peer, raw] = parts;
+        out.push(ArchivedPacket {
+            received_ms,
+            mn,
+            cn,
+            peer,
+            raw,
+        });
+    }
+    Ok(out)
+}
+
+impl Store for SqliteStore {
+    fn put_device(&mut self, d: &Device) -> Result<()> {
+        self.conn.execute(
+            &format!(
+                "INSERT INTO devices({DEVICE_COLUMNS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)
+                 ON CONFLICT(mn) DO UPDATE SET pw=excluded.pw, site=excluded.site,
+                 kind=excluded.kind, name=excluded.name, protocol=excluded.protocol,
+                 allow=excluded.allow, calibrate_clock=excluded.calibrate_clock,
+                 rtd_interval=excluded.rtd_interval, min_interval=excluded.min_interval"
+            ),
+            params![
+                d.mn,
+                d.pw,
+                d.site,
+                d.kind.as_str(),
+                d.name,
+                d.protocol,
+                d.allow.join(","),
+                d.calibrate_clock as i64,
+                d.rtd_interval,
+                d.min_interval
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn remove_device(&mut self, mn: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM devices WHERE mn = ?1", [mn])?
+            > 0)
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        let mut st = self
+            .conn
+            .prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY mn"))?;
+        let rows = st.query_map([], device_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn device(&self, mn: &str) -> Result<Option<Device>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE mn = ?1"),
+                [mn],
+                device_from_row,
+            )
+            .optional()?)
+    }
+
+    fn commit(&mut self, batch: &[IntakePacket]) -> Result<CommitStats> {
+        if batch.is_empty() {
+            return Ok(CommitStats::default());
+        }
+        // One IMMEDIATE transaction per batch (group commit); managed by SQL rather than
+        // rusqlite's Transaction so the id caches on `self` stay mutable inside it.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| -> Result<CommitStats> {
+            let mut stats = CommitStats::default();
+            let mut state: BTreeMap<&str, (i64, &str, &str, u64, u64)> = BTreeMap::new();
+            let mut deviations: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+            for p in batch {
+                let device = self.mn_id(&p.mn)?;
+                for v in &p.values {
+                    let series = self.series_id(&v.site, &v.code, &v.field, v.period)?;
+                    let mut ins = self.conn.prepare_cached(
+                        "INSERT INTO measurements(series, time, value, text, flag, eflag, device, received_ms)
+                         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                         ON CONFLICT(series, time) DO UPDATE SET value=excluded.value,
+                           text=excluded.text, flag=excluded.flag, eflag=excluded.eflag,
+                           device=excluded.device, received_ms=excluded.received_ms",
+                    )?;
+                    let value = if v.value.is_finite() {
+                        Some(v.value)
+                    } else {
+                        None
+                    };
+                    ins.execute(params![
+                        series,
+                        v.time,
+                        value,
+                        v.text,
+                        v.flag,
+                        v.eflag,
+                        device,
+                        p.received_ms
+                    ])?;
+                    stats.values += 1;
+                }
+                stats.packets += 1;
+                let e = state.entry(&p.mn).or_insert((0, "", "", 0, 0));
+                if p.received_ms >= e.0 {
+                    e.0 = p.received_ms;
+                    e.1 = &p.peer;
+                    e.2 = &p.cn;
+                }
+                e.3 += 1;
+                e.4 += p.values.len() as u64;
+                for d in &p.deviations {
+                    *deviations.entry((&p.mn, d)).or_default() += 1;
+                }
+                if let Some(answer) = &p.answer {
+                    let (sql, qn, code) = match answer {
+                        CommandAnswer::QnRtn { qn, code } => (
+                            "UPDATE commands SET qn_rtn=?1, qn_rtn_ms=?2 WHERE mn=?3 AND qn=?4",
+                            qn,
+                            code,
+                        ),
+                        CommandAnswer::ExeRtn { qn, code } => (
+                            "UPDATE commands SET exe_rtn=?1, exe_rtn_ms=?2 WHERE mn=?3 AND qn=?4",
+                            qn,
+                            code,
+                        ),
+                    };
+                    self.conn.prepare_cached(sql)?.execute(params![
+                        code,
+                        p.received_ms,
+                        p.mn,
+                        qn
+                    ])?;
+                }
+            }
+            let mut st = self.conn.prepare_cached(
+                "INSERT INTO device_state(mn, last_seen_ms, peer, last_cn, packets, nvalues)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(mn) DO UPDATE SET
+                   peer = CASE WHEN excluded.last_seen_ms >= last_seen_ms THEN excluded.peer ELSE peer END,
+                   last_cn = CASE WHEN excluded.last_seen_ms >= last_seen_ms THEN excluded.last_cn ELSE last_cn END,
+                   last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
+                   packets = packets + excluded.packets,
+                   nvalues = nvalues + excluded.nvalues",
+            )?;
+            for (mn, (ms, peer, cn, packets, values)) in &state {
+                st.execute(params![mn, ms, peer, cn, *packets as i64, *values as i64])?;
+            }
+            let mut st = self.conn.prepare_cached(
+                "INSERT INTO device_deviations(mn, name, count) VALUES(?1, ?2, ?3)
+                 ON CONFLICT(mn, name) DO UPDATE SET count = count + excluded.count",
+            )?;
+            for ((mn, name), n) in &deviations {
+                st.execute(params![mn, name, *n as i64])?;
+            }
+            let first = batch.iter().map(|p| p.received_ms).min().unwrap_or(0);
+            let last = batch.iter().map(|p| p.received_ms).max().unwrap_or(0);
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO archive(first_ms, last_ms, packets, data) VALUES(?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    first,
+                    last,
+                    batch.len() as i64,
+                    encode_archive(batch)
+                ])?;
+            Ok(stats)
+        })();
+        match result {
+            Ok(stats) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(stats)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                // Ids cached during the failed transaction may not exist any more.
+                self.series.clear();
+                self.mn_ids.clear();
+                Err(e)
+            }
+        }
+    }
+
+    fn for_each_value(
+        &self,
+        filter: &ValueFilter,
+        f: &mut dyn FnMut(&Measurement) -> Result<()>,
+    ) -> Result<()> {
+        let mut sql = String::from(
+            "SELECT s.site, s.code, s.field, s.period, m.time, m.value, m.text, m.flag, m.eflag, i.mn
+             FROM measurements m JOIN series s ON s.id = m.series JOIN mn_ids i ON i.id = m.device
+             WHERE 1=1",
+        );
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(mn) = &filter.mn {
+            sql.push_str(" AND i.mn = ?");
+            args.push(Box::new(mn.clone()));
+        }
+        if let Some(site) = &filter.site {
+            sql.push_str(" AND s.site = ?");
+            args.push(Box::new(site.clone()));
+        }
+        if let Some(code) = &filter.code {
+            sql.push_str(" AND s.code = ?");
+            args.push(Box::new(code.clone()));
+        }
+        if let Some(period) = filter.period {
+            sql.push_str(" AND s.period = ?");
+            args.push(Box::new(period.id()));
+        }
+        if let Some(from) = filter.from {
+            sql.push_str(" AND m.time >= ?");
+            args.push(Box::new(from));
+        }
+        if let Some(to) = filter.to {
+            sql.push_str(" AND m.time < ?");
+            args.push(Box::new(to));
+        }
+        sql.push_str(" ORDER BY m.series, m.time");
+        let mut st = self.conn.prepare(&sql)?;
+        let mut rows = st.query(params_from_iter(args.iter().map(|a| a.as_ref())))?;
+        while let Some(r) = rows.next()? {
+            let period_id: i64 = r.get(3)?;
+            let m = Measurement {
+                site: r.get(0)?,
+                code: r.get(1)?,
+                field: r.get(2)?,
+                period: Period::from_id(period_id).ok_or_else(|| {
+                    StoreError::Invalid(format!("unknown period id {period_id} in series"))
+                })?,
+                time: r.get(4)?,
+                value: r.get::<_, Option<f64>>(5)?.unwrap_or(f64::NAN),
+                text: r.get(6)?,
+                flag: r.get(7)?,
+                eflag: r.get(8)?,
+                mn: r.get(9)?,
+            };
+            f(&m)?;
+        }
+        Ok(())
+    }
+
+    fn device_states(&self) -> Result<Vec<DeviceState>> {
+        let mut out: Vec<DeviceState> = Vec::new();
+        let mut st = self.conn.prepare(
+            "SELECT mn, last_seen_ms, peer, last_cn, packets, nvalues FROM device_state ORDER BY mn",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            out.push(DeviceState {
+                mn: r.get(0)?,
+                last_seen_ms: r.get(1)?,
+                peer: r.get(2)?,
+                last_cn: r.get(3)?,
+                packets: r.get::<_, i64>(4)? as u64,
+                values: r.get::<_, i64>(5)? as u64,
+                deviations: BTreeMap::new(),
+            });
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT mn, name, count FROM device_deviations")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let mn: String = r.get(0)?;
+            if let Ok(i) = out.binary_search_by(|s| s.mn.as_str().cmp(&mn)) {
+                out[i]
+                    .deviations
+                    .insert(r.get(1)?, r.get::<_, i64>(2)? as u64);
+            }
+        }
+        Ok(out)
+    }
+
+    fn record_command(
+        &mut self,
+        mn: &str,
+        qn: &str,
+        cn: &str,
+        request: &str,
+        sent_ms: i64,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO commands(mn, qn, cn, request, sent_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+            params![mn, qn, cn, request, sent_ms],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn commands(&self, mn: Option<&str>, limit: usize) -> Result<Vec<CommandRecord>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, mn, qn, cn, request, sent_ms, qn_rtn, qn_rtn_ms, exe_rtn, exe_rtn_ms
+             FROM commands WHERE (?1 IS NULL OR mn = ?1) ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![mn, limit as i64], |r| {
+            Ok(CommandRecord {
+                id: r.get(0)?,
+                mn: r.get(1)?,
+                qn: r.get(2)?,
+                cn: r.get(3)?,
+                request: r.get(4)?,
+                sent_ms: r.get(5)?,
+                qn_rtn: r.get(6)?,
+                qn_rtn_ms: r.get(7)?,
+                exe_rtn: r.get(8)?,
+                exe_rtn_ms: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn archived(&self, mn: Option<&str>, from_ms: i64, to_ms: i64) -> Result<Vec<ArchivedPacket>> {
+        let mut st = self.conn.prepare(
+            "SELECT data FROM archive WHERE last_ms >= ?1 AND first_ms < ?2 ORDER BY id",
+        )?;
+        let mut rows = st.query(params![from_ms, to_ms])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let data: Vec<u8> = r.get(0)?;
+            out.extend(decode_archive(&data)?.into_iter().filter(|p| {
+                p.received_ms >= from_ms && p.received_ms < to_ms && mn.is_none_or(|mn| p.mn == mn)
+            }));
+        }
+        Ok(out)
+    }
+
+    fn prune_archive(&mut self, before_ms: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT coalesce(sum(packets), 0) FROM archive WHERE last_ms < ?1",
+            [before_ms],
+            |r| r.get(0),
+        )?;
+        self.conn
+            .execute("DELETE FROM archive WHERE last_ms < ?1", [before_ms])?;
+        Ok(n as u64)
+    }
+}
