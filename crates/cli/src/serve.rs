@@ -1,0 +1,195 @@
+//! `qingshan serve` — the platform's main job: the HJ 212 gateway, the store writer and the
+//! HTTP API in one process, on the embedded store in `--data`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use ingest::{spawn_writer, Gateway, GatewayConfig, Metrics, Registry, WriterConfig};
+use store::{SqliteOptions, SqliteStore, Store};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Data folder of the embedded store (created if missing).
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+    /// Address the HJ 212 TCP gateway listens on.
+    #[arg(long, default_value = "0.0.0.0:9212")]
+    pub hj212: SocketAddr,
+    /// Address of the HTTP API and web UI.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// County profile (built in: dianjiang) or a folder holding one.
+    #[arg(long, default_value = "dianjiang")]
+    pub profile: String,
+    /// Refuse every deviation from the letter of HJ 212, whatever a device's policy allows.
+    #[arg(long)]
+    pub strict: bool,
+    /// Keep raw packets in the archive this many days.
+    #[arg(long, default_value_t = 400)]
+    pub archive_days: u32,
+    /// Commit without fsync (survives a process crash, not a power cut). Faster.
+    #[arg(long)]
+    pub no_fsync: bool,
+    /// Seconds to let connections finish and flush acks on shutdown.
+    #[arg(long, default_value_t = 10)]
+    pub grace: u64,
+}
+
+pub fn load_profile(spec: &str) -> anyhow::Result<profile::Profile> {
+    if spec == "dianjiang" {
+        Ok(profile::Profile::dianjiang())
+    } else {
+        profile::Profile::load_dir(std::path::Path::new(spec))
+            .map_err(|e| anyhow::anyhow!("profile {spec}: {e}"))
+    }
+}
+
+pub fn run(a: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(a))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let profile = load_profile(&a.profile)?;
+    let opts = SqliteOptions {
+        fsync: !a.no_fsync,
+        ..Default::default()
+    };
+    let store = SqliteStore::open_with(&a.data, &opts)
+        .with_context(|| format!("opening data folder {}", a.data.display()))?;
+    let reader: Box<dyn Store> = Box::new(SqliteStore::open_with(
+        &a.data,
+        &SqliteOptions {
+            cache_mib: 64,
+            ..opts.clone()
+        },
+    )?);
+    let data = a.data.clone();
+    let registry = Arc::new(
+        Registry::new(Box::new(move || {
+            SqliteStore::open_with(&data, &SqliteOptions { fsync: false, cache_mib: 2 })
+                .and_then(|s| s.devices())
+                .map_err(|e| e.to_string())
+        }))
+        .map_err(|e| anyhow::anyhow!("loading devices: {e}"))?,
+    );
+    let metrics = Arc::new(Metrics::default());
+    let (writer, writer_thread) = spawn_writer(
+        Box::new(store),
+        WriterConfig::default(),
+        metrics.clone(),
+        Vec::new(),
+    );
+    let cfg = GatewayConfig {
+        mode: if a.strict {
+            hj212::Mode::Strict
+        } else {
+            hj212::Mode::Lenient
+        },
+        ..Default::default()
+    };
+    let gateway = Gateway::new(cfg, registry.clone(), writer.clone(), metrics);
+    let hj_listener = tokio::net::TcpListener::bind(a.hj212)
+        .await
+        .with_context(|| format!("binding HJ 212 port {}", a.hj212))?;
+    let http_listener = tokio::net::TcpListener::bind(a.http)
+        .await
+        .with_context(|| format!("binding HTTP port {}", a.http))?;
+    println!(
+        "qingshan serving {} ({} sites) — HJ 212 on {}, HTTP on http://{}/ , data in {}, {} devices registered",
+        profile.county.name,
+        profile.sites.len(),
+        hj_listener.local_addr()?,
+        http_listener.local_addr()?,
+        a.data.display(),
+        registry.len()
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app = web::router(web::AppState {
+        gateway: gateway.clone(),
+        reader: Arc::new(Mutex::new(reader)),
+    });
+    let mut http_stop = stop_rx.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(http_listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.changed().await;
+            })
+            .await
+    });
+    // Periodic chores: registry refresh (devices added by other processes), archive retention.
+    let chores = {
+        let registry = registry.clone();
+        let writer = writer.clone();
+        let days = a.archive_days;
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            let mut n: u64 = 0;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let r = registry.clone();
+                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
+                if n % 360 == 0 {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_millis() as i64)
+                        .unwrap_or(0);
+                    let before = now - i64::from(days) * 86_400_000;
+                    match writer.prune_archive(before).await {
+                        Ok(0) => {}
+                        Ok(k) => tracing::info!(packets = k, days, "archive retention pruned"),
+                        Err(e) => tracing::warn!(error = %e, "archive retention failed"),
+                    }
+                }
+                n += 1;
+            }
+        })
+    };
+    drop(writer);
+    let gw_task = tokio::spawn(gateway.clone().run(
+        hj_listener,
+        stop_rx.clone(),
+        Duration::from_secs(a.grace),
+    ));
+    shutdown_signal().await;
+    println!("qingshan: shutting down — finishing and acknowledging what is in flight");
+    let _ = stop_tx.send(true);
+    let _ = gw_task.await;
+    let _ = chores.await;
+    let _ = http.await;
+    drop(gateway);
+    // The writer thread ends once the last handle is gone and its queue is drained.
+    tokio::task::spawn_blocking(move || writer_thread.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("store writer panicked"))?;
+    println!("qingshan: stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,530 @@
+//! The HJ 212 TCP gateway: one task per connection decodes its own byte stream, authenticates
+//! each packet against the registry, queues it for the writer, and answers 9014 only once the
+//! writer reports the packet durable (ack after commit).
+//!
+//! Each connection has a reply queue drained by its own write task, in arrival order; the
+//! queue is bounded, so a device that sends faster than the store commits is slowed down by
+//! TCP flow control rather than buffered without limit.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hj212::{Decoder, DecoderConfig, Frame, FrameError, Mode};
+use store::{CommandAnswer, IntakePacket};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::convert::{values_of, Skipped};
+use crate::metrics::Metrics;
+use crate::registry::{Registered, Registry};
+use crate::writer::WriterHandle;
+
+/// Gateway settings.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Lenient decoding accepts the deviations real devices show; each device's own policy
+    /// (its `allow` list) then decides which of them it may use. Strict refuses them all.
+    pub mode: Mode,
+    /// Replies (pending acks) a connection may have outstanding before it stops reading.
+    pub max_inflight: usize,
+    /// Consecutive refused packets after which a connection is closed.
+    pub refusals_before_close: u32,
+    /// A connection silent this long is closed.
+    pub idle_timeout: Duration,
+    /// Split-packet reassembly timeout.
+    pub split_timeout: Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            mode: Mode::Lenient,
+            max_inflight: 1024,
+            refusals_before_close: 20,
+            idle_timeout: Duration::from_secs(15 * 60),
+            split_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+enum Outgoing {
+    /// Write now (after what is already queued).
+    Frame(Vec<u8>),
+    /// Wait until the packet is durable, then write `reply` (if any).
+    AfterCommit {
+        done: oneshot::Receiver<bool>,
+        reply: Option<Vec<u8>>,
+        arrived: Instant,
+    },
+}
+
+struct Session {
+    conn: u64,
+    tx: mpsc::Sender<Outgoing>,
+    st: String,
+    pw: String,
+    flag_version: hj212::Version,
+}
+
+/// A command the platform sent to a device.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SentCommand {
+    pub id: i64,
+    pub qn: String,
+    pub frame: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("device {0} is not connected")]
+    NotConnected(String),
+    #[error("device {0} is not registered")]
+    UnknownDevice(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("store: {0}")]
+    Store(String),
+}
+
+/// Shared state of the gateway.
+pub struct Gateway {
+    cfg: GatewayConfig,
+    registry: Arc<Registry>,
+    writer: WriterHandle,
+    metrics: Arc<Metrics>,
+    sessions: Mutex<HashMap<String, Session>>,
+    next_conn: AtomicU64,
+    last_qn_ms: AtomicI64,
+    log_window: Mutex<(Instant, u32)>,
+}
+
+/// At most this many refusal log lines a second, across all connections.
+const REFUSAL_LOGS_PER_SECOND: u32 = 20;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Gateway {
+    pub fn new(
+        cfg: GatewayConfig,
+        registry: Arc<Registry>,
+        writer: WriterHandle,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Gateway> {
+        Arc::new(Gateway {
+            cfg,
+            registry,
+            writer,
+            metrics,
+            sessions: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            last_qn_ms: AtomicI64::new(0),
+            log_window: Mutex::new((Instant::now(), 0)),
+        })
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    pub fn writer(&self) -> &WriterHandle {
+        &self.writer
+    }
+
+    /// MNs with an open connection.
+    pub fn connected(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.lock_sessions().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Accepts connections until `shutdown` turns true, then waits (up to `grace`) for every
+    /// connection to finish and flush the acks of what it already handed to the writer.
+    pub async fn run(
+        self: Arc<Self>,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+        grace: Duration,
+    ) {
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let gw = self.clone();
+                        let sd = shutdown.clone();
+                        tasks.spawn(async move { gw.connection(stream, peer, sd).await });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                _ = shutdown.changed() => break,
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        drop(listener);
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = &mut deadline => {
+                    tracing::warn!(open = tasks.len(), "shutdown grace period over; closing remaining connections");
+                    tasks.abort_all();
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn connection(
+        self: Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let conn = self.next_conn.fetch_add(1, Relaxed);
+        self.metrics.connections_total.fetch_add(1, Relaxed);
+        self.metrics.connections_open.fetch_add(1, Relaxed);
+        let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        let (tx, rx) = mpsc::channel(self.cfg.max_inflight.max(1));
+        let writer_task = tokio::spawn(write_loop(wr, rx, self.metrics.clone()));
+        let mut ctx = ConnCtx {
+            conn,
+            peer,
+            peer_text: peer.to_string(),
+            tx,
+            mns: Vec::new(),
+            refusals: 0,
+            logged_refusals: 0,
+            decoder: Decoder::new(DecoderConfig::new(self.cfg.mode)),
+        };
+        let mut open = true;
+        while open {
+            let readable = tokio::select! {
+                r = tokio::time::timeout(self.cfg.idle_timeout, rd.readable()) => r,
+                _ = shutdown.changed() => break,
+            };
+            match readable {
+                Err(_) => {
+                    tracing::debug!(peer = %peer, "idle timeout");
+                    break;
+                }
+                Ok(Err(_)) => break,
+                Ok(Ok(())) => {}
+            }
+            match read_some(&rd, &mut ctx.decoder) {
+                Ok(0) => {
+                    // End of stream: a last frame without tail may be pending.
+                    if let Some(r) = ctx.decoder.finish() {
+                        self.frame(r, &mut ctx).await;
+                    }
+                    break;
+                }
+                Ok(n) => {
+                    self.metrics.bytes_received.fetch_add(n as u64, Relaxed);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => break,
+            }
+            while let Some(r) = ctx.decoder.next_frame() {
+                if !self.frame(r, &mut ctx).await {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        {
+            let mut sessions = self.lock_sessions();
+            for mn in &ctx.mns {
+                if sessions.get(mn).is_some_and(|s| s.conn == conn) {
+                    sessions.remove(mn);
+                }
+            }
+        }
+        drop(ctx);
+        // Every ack already queued is written once its commit completes.
+        let _ = writer_task.await;
+        self.metrics.connections_open.fetch_sub(1, Relaxed);
+    }
+
+    /// Handles one decoder result; false closes the connection.
+    async fn frame(&self, r: Result<Frame, FrameError>, ctx: &mut ConnCtx) -> bool {
+        let frame = match r {
+            Ok(f) => f,
+            Err(e) => {
+                self.metrics.frames_rejected.inc(e.kind.as_str());
+                if self.may_log() {
+                    tracing::info!(peer = %ctx.peer, offset = e.offset, error = e.kind.as_str(), detail = %e.detail, "frame rejected");
+                }
+                return true;
+            }
+        };
+        self.metrics.frames_accepted.fetch_add(1, Relaxed);
+        let p = &frame.packet;
+        let Some(reg) = self.registry.lookup(p.mn()) else {
+            return self.refuse(ctx, "unknown_mn", p.mn(), String::new());
+        };
+        if reg.device.pw != p.pw() {
+            return self.refuse(ctx, "wrong_pw", p.mn(), String::new());
+        }
+        let devs = frame.deviation_set();
+        if !devs.is_subset(reg.allowed) {
+            let names: Vec<&str> = devs
+                .difference(reg.allowed)
+                .iter()
+                .map(|d| d.as_str())
+                .collect();
+            return self.refuse(ctx, "deviation_not_allowed", p.mn(), names.join(","));
+        }
+        ctx.refusals = 0;
+        for d in devs.iter() {
+            self.metrics.deviation(d);
+        }
+        self.metrics.packets_by_cn.inc(p.cn());
+        if !ctx.mns.iter().any(|m| m == p.mn()) {
+            ctx.mns.push(p.mn().to_string());
+            self.lock_sessions().insert(
+                p.mn().to_string(),
+                Session {
+                    conn: ctx.conn,
+                    tx: ctx.tx.clone(),
+                    st: p.st().to_string(),
+                    pw: p.pw().to_string(),
+                    flag_version: p.version(),
+                },
+            );
+            self.on_connect(&reg).await;
+        }
+        if p.is_split() {
+            self.metrics.split_parts.fetch_add(1, Relaxed);
+        }
+        let received_ms = now_ms();
+        let mut skipped = Vec::new();
+        let values = values_of(p, &reg.device, received_ms.div_euclid(1000), &mut skipped);
+        for s in &skipped {
+            match s {
+                Skipped::NoDataTime => self.metrics.refusals.inc("no_datatime"),
+                Skipped::NotANumber(_) => self.metrics.refusals.inc("value_not_a_number"),
+            }
+        }
+        let answer = match p.cn() {
+            "9011" => p.qn().zip(p.cp_value("QnRtn")).and_then(|(qn, c)| {
+                c.parse().ok().map(|code| CommandAnswer::QnRtn { qn: qn.to_string(), code })
+            }),
+            "9012" => p.qn().zip(p.cp_value("ExeRtn")).and_then(|(qn, c)| {
+                c.parse().ok().map(|code| CommandAnswer::ExeRtn { qn: qn.to_string(), code })
+            }),
+            _ => None,
+        };
+        let is_notification = matches!(p.cn(), "1013" | "9015" | "2012" | "2022");
+        let reply = if p.ack_requested() && !is_notification && !matches!(p.cn(), "9011" | "9012" | "9013" | "9014") {
+            Some(hj212::encode(&hj212::reply::data_ack_9014(p)))
+        } else {
+            None
+        };
+        let packet = IntakePacket {
+            received_ms,
+            mn: p.mn().to_string(),
+            cn: p.cn().to_string(),
+            qn: p.qn().map(str::to_string),
+            peer: ctx.peer_text.clone(),
+            raw: frame.raw.to_vec(),
+            values,
+            deviations: devs.iter().map(|d| d.as_str().to_string()).collect(),
+            answer,
+        };
+        let arrived = Instant::now();
+        let Ok(done) = self.writer.submit(packet).await else {
+            return false;
+        };
+        let _ = ctx
+            .tx
+            .send(Outgoing::AfterCommit { done, reply, arrived })
+            .await;
+        if is_notification && (p.ack_requested() || p.cn() == "1013") {
+            let _ = ctx
+                .tx
+                .send(Outgoing::Frame(hj212::encode(&hj212::reply::notify_ack_9013(p))))
+                .await;
+            self.metrics.replies_sent.fetch_add(1, Relaxed);
+        }
+        if p.cn() == "1013" {
+            // The field asked for time calibration (Std C.3): answer 9013, then set its clock.
+            let _ = self.calibrate_clock(&reg.device.mn).await;
+        }
+        true
+    }
+
+    fn refuse(&self, ctx: &mut ConnCtx, reason: &'static str, mn: &str, detail: String) -> bool {
+        self.metrics.refusals.inc(reason);
+        ctx.refusals += 1;
+        ctx.logged_refusals += 1;
+        if ctx.logged_refusals <= 3 && self.may_log() {
+            tracing::warn!(peer = %ctx.peer, mn = %mn, reason, detail = %detail, "packet refused");
+        }
+        if ctx.refusals >= self.cfg.refusals_before_close {
+            if self.may_log() {
+                tracing::warn!(peer = %ctx.peer, refusals = ctx.refusals, "closing connection after repeated refusals");
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Global log rate limit so that no device can flood the log.
+    fn may_log(&self) -> bool {
+        let mut w = self.log_window.lock().unwrap_or_else(|e| e.into_inner());
+        if w.0.elapsed() >= Duration::from_secs(1) {
+            *w = (Instant::now(), 0);
+        }
+        w.1 += 1;
+        w.1 <= REFUSAL_LOGS_PER_SECOND
+    }
+
+    async fn on_connect(&self, reg: &Registered) {
+        let d = &reg.device;
+        if d.calibrate_clock {
+            let _ = self.calibrate_clock(&d.mn).await;
+        }
+        if let Some(s) = d.rtd_interval {
+            let _ = self
+                .send_command(&d.mn, "1062", vec![("RtdInterval".into(), s.to_string())])
+                .await;
+        }
+        if let Some(m) = d.min_interval {
+            let _ = self
+                .send_command(&d.mn, "1064", vec![("MinInterval".into(), m.to_string())])
+                .await;
+        }
+    }
+
+    async fn calibrate_clock(&self, mn: &str) -> Result<SentCommand, CommandError> {
+        let now = model::format_hj212_time(now_ms() / 1000);
+        self.send_command(mn, "1012", vec![("SystemTime".into(), now)]).await
+    }
+
+    /// Sends a platform→device request (e.g. 2061 with BeginTime/EndTime to back-fill) to a
+    /// connected device; the 9011/9012 answers are recorded against the returned id.
+    pub async fn send_command(
+        &self,
+        mn: &str,
+        cn: &str,
+        cp: Vec<(String, String)>,
+    ) -> Result<SentCommand, CommandError> {
+        if hj212::CommandCode::lookup_str(cn).is_none() {
+            return Err(CommandError::Invalid(format!("unknown command code CN={cn}")));
+        }
+        let (tx, st, pw, version) = {
+            let sessions = self.lock_sessions();
+            let s = sessions
+                .get(mn)
+                .ok_or_else(|| CommandError::NotConnected(mn.to_string()))?;
+            (s.tx.clone(), s.st.clone(), s.pw.clone(), s.flag_version)
+        };
+        let qn = self.next_qn();
+        let packet = hj212::commands::request(&qn, &st, cn, &pw, mn, version, &cp)
+            .map_err(|e| CommandError::Invalid(e.to_string()))?;
+        let frame = hj212::encode(&packet);
+        let text = String::from_utf8_lossy(&frame).into_owned();
+        let id = self
+            .writer
+            .record_command(mn, &qn, cn, &text, now_ms())
+            .await
+            .map_err(CommandError::Store)?;
+        tx.send(Outgoing::Frame(frame))
+            .await
+            .map_err(|_| CommandError::NotConnected(mn.to_string()))?;
+        self.metrics.commands_sent.fetch_add(1, Relaxed);
+        Ok(SentCommand { id, qn, frame: text })
+    }
+
+    /// A fresh QN (YYYYMMDDhhmmsszzz, Beijing), strictly increasing within this process.
+    fn next_qn(&self) -> String {
+        let now = now_ms();
+        let mut prev = self.last_qn_ms.load(Relaxed);
+        let ms = loop {
+            let next = now.max(prev + 1);
+            match self.last_qn_ms.compare_exchange(prev, next, Relaxed, Relaxed) {
+                Ok(_) => break next,
+                Err(p) => prev = p,
+            }
+        };
+        format!("{}{:03}", model::format_hj212_time(ms.div_euclid(1000)), ms.rem_euclid(1000))
+    }
+}
+
+struct ConnCtx {
+    conn: u64,
+    peer: SocketAddr,
+    peer_text: String,
+    tx: mpsc::Sender<Outgoing>,
+    mns: Vec<String>,
+    refusals: u32,
+    logged_refusals: u32,
+    decoder: Decoder,
+}
+
+/// Reads what the socket has into the decoder through a stack buffer, so an idle connection
+/// holds no read buffer at all.
+fn read_some(rd: &OwnedReadHalf, decoder: &mut Decoder) -> std::io::Result<usize> {
+    let mut buf = [0u8; 16 * 1024];
+    let n = rd.try_read(&mut buf)?;
+    decoder.feed(&buf[..n]);
+    Ok(n)
+}
+
+async fn write_loop(wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Outgoing>, metrics: Arc<Metrics>) {
+    let mut wr = tokio::io::BufWriter::with_capacity(4096, wr);
+    let mut broken = false;
+    while let Some(out) = rx.recv().await {
+        let (bytes, ack_of) = match out {
+            Outgoing::Frame(b) => (Some(b), None),
+            Outgoing::AfterCommit {
+                done,
+                reply,
+                arrived,
+            } => {
+                let durable = done.await.unwrap_or(false);
+                if durable {
+                    (reply, Some(arrived))
+                } else {
+                    (None, None)
+                }
+            }
+        };
+        if let (Some(b), false) = (bytes, broken) {
+            if wr.write_all(&b).await.is_err() {
+                broken = true;
+            } else if let Some(arrived) = ack_of {
+                metrics.acks_sent.fetch_add(1, Relaxed);
+                metrics.ack_latency.observe(arrived.elapsed().as_secs_f64());
+            }
+        }
+        if rx.is_empty() && !broken && wr.flush().await.is_err() {
+            broken = true;
+        }
+    }
+    let _ = wr.flush().await;
+    let _ = wr.shutdown().await;
+}

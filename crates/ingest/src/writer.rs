@@ -1,0 +1,204 @@
+//! The batching writer: one thread owns the store and commits whatever has queued up since
+//! the last commit in one transaction (group commit), then releases the acks of exactly the
+//! packets that commit made durable.
+//!
+//! The queue in front of it is bounded: when it is full, connection tasks wait to enqueue, stop
+//! reading their sockets, and TCP flow control slows the devices down. A burst costs latency,
+//! never memory.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+use store::{IntakePacket, Store};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::Metrics;
+
+/// Called after every successful commit with the packets it made durable (the engine's hook).
+pub type CommitObserver = Box<dyn FnMut(&[IntakePacket]) + Send>;
+
+pub(crate) enum WriteOp {
+    Packet {
+        packet: IntakePacket,
+        /// Told `true` once the packet is durable, `false` if its commit failed.
+        done: Option<oneshot::Sender<bool>>,
+    },
+    Command {
+        mn: String,
+        qn: String,
+        cn: String,
+        request: String,
+        sent_ms: i64,
+        done: oneshot::Sender<Result<i64, String>>,
+    },
+    Prune {
+        before_ms: i64,
+        done: oneshot::Sender<Result<u64, String>>,
+    },
+}
+
+/// Limits of the writer.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Packets that may wait in the queue.
+    pub queue: usize,
+    /// Most packets committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            queue: 16_384,
+            max_batch: 8_192,
+        }
+    }
+}
+
+/// Cheap clonable handle to the writer thread. The thread stops once every handle is dropped
+/// and the queue is drained.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<WriteOp>,
+    metrics: Arc<Metrics>,
+}
+
+impl WriterHandle {
+    /// Enqueues a packet; waits while the queue is full (backpressure). The receiver resolves
+    /// to `true` once the packet is durable.
+    pub async fn submit(&self, packet: IntakePacket) -> Result<oneshot::Receiver<bool>, Closed> {
+        let (tx, rx) = oneshot::channel();
+        self.send(WriteOp::Packet {
+            packet,
+            done: Some(tx),
+        })
+        .await?;
+        Ok(rx)
+    }
+
+    /// Records a command sent to a device; returns its id.
+    pub async fn record_command(
+        &self,
+        mn: &str,
+        qn: &str,
+        cn: &str,
+        request: &str,
+        sent_ms: i64,
+    ) -> Result<i64, String> {
+        let (tx, rx) = oneshot::channel();
+        self.send(WriteOp::Command {
+            mn: mn.into(),
+            qn: qn.into(),
+            cn: cn.into(),
+            request: request.into(),
+            sent_ms,
+            done: tx,
+        })
+        .await
+        .map_err(|_| "writer stopped".to_string())?;
+        rx.await.map_err(|_| "writer stopped".to_string())?
+    }
+
+    /// Drops raw-archive chunks older than `before_ms`.
+    pub async fn prune_archive(&self, before_ms: i64) -> Result<u64, String> {
+        let (tx, rx) = oneshot::channel();
+        self.send(WriteOp::Prune {
+            before_ms,
+            done: tx,
+        })
+        .await
+        .map_err(|_| "writer stopped".to_string())?;
+        rx.await.map_err(|_| "writer stopped".to_string())?
+    }
+
+    async fn send(&self, op: WriteOp) -> Result<(), Closed> {
+        self.metrics.queue_depth.fetch_add(1, Relaxed);
+        self.tx.send(op).await.map_err(|_| {
+            self.metrics.queue_depth.fetch_sub(1, Relaxed);
+            Closed
+        })
+    }
+}
+
+/// The writer has stopped.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the store writer has stopped")]
+pub struct Closed;
+
+/// Starts the writer thread over `store`.
+pub fn spawn_writer(
+    mut store: Box<dyn Store>,
+    cfg: WriterConfig,
+    metrics: Arc<Metrics>,
+    mut observers: Vec<CommitObserver>,
+) -> (WriterHandle, std::thread::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<WriteOp>(cfg.queue.max(1));
+    metrics.queue_capacity.store(cfg.queue as i64, Relaxed);
+    let m = metrics.clone();
+    let join = std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || {
+            let mut packets: Vec<IntakePacket> = Vec::with_capacity(cfg.max_batch);
+            let mut waiters: Vec<Option<oneshot::Sender<bool>>> = Vec::with_capacity(cfg.max_batch);
+            while let Some(first) = rx.blocking_recv() {
+                let mut next = Some(first);
+                while let Some(op) = next.take() {
+                    m.queue_depth.fetch_sub(1, Relaxed);
+                    match op {
+                        WriteOp::Packet { packet, done } => {
+                            packets.push(packet);
+                            waiters.push(done);
+                        }
+                        WriteOp::Command {
+                            mn,
+                            qn,
+                            cn,
+                            request,
+                            sent_ms,
+                            done,
+                        } => {
+                            let r = store
+                                .record_command(&mn, &qn, &cn, &request, sent_ms)
+                                .map_err(|e| e.to_string());
+                            let _ = done.send(r);
+                        }
+                        WriteOp::Prune { before_ms, done } => {
+                            let _ = done.send(store.prune_archive(before_ms).map_err(|e| e.to_string()));
+                        }
+                    }
+                    if packets.len() < cfg.max_batch {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if packets.is_empty() {
+                    continue;
+                }
+                let started = Instant::now();
+                match store.commit(&packets) {
+                    Ok(stats) => {
+                        m.commit_latency.observe(started.elapsed().as_secs_f64());
+                        m.commit_batches.fetch_add(1, Relaxed);
+                        m.packets_committed.fetch_add(stats.packets, Relaxed);
+                        m.values_committed.fetch_add(stats.values, Relaxed);
+                        for w in waiters.drain(..).flatten() {
+                            let _ = w.send(true);
+                        }
+                        for o in observers.iter_mut() {
+                            o(&packets);
+                        }
+                    }
+                    Err(e) => {
+                        m.commit_errors.fetch_add(1, Relaxed);
+                        tracing::error!(error = %e, packets = packets.len(), "group commit failed; nothing in it is acknowledged");
+                        for w in waiters.drain(..).flatten() {
+                            let _ = w.send(false);
+                        }
+                    }
+                }
+                packets.clear();
+            }
+        })
+        .expect("spawn writer thread");
+    (WriterHandle { tx, metrics }, join)
+}
