@@ -329,19 +329,26 @@ impl Gateway {
             }
         }
         let answer = match p.cn() {
-            "9011" => p.qn().zip(p.cp_value("QnRtn")).and_then(|(qn, c)| {
-                c.parse().ok().map(|code| CommandAnswer::QnRtn { qn: qn.to_string(), code })
+            "9011" => p.qn().zip(p.get("QnRtn")).and_then(|(qn, c)| {
+                c.parse().ok().map(|code| CommandAnswer::QnRtn {
+                    qn: qn.to_string(),
+                    code,
+                })
             }),
-            "9012" => p.qn().zip(p.cp_value("ExeRtn")).and_then(|(qn, c)| {
-                c.parse().ok().map(|code| CommandAnswer::ExeRtn { qn: qn.to_string(), code })
+            "9012" => p.qn().zip(p.get("ExeRtn")).and_then(|(qn, c)| {
+                c.parse().ok().map(|code| CommandAnswer::ExeRtn {
+                    qn: qn.to_string(),
+                    code,
+                })
             }),
             _ => None,
         };
-        let is_notification = matches!(p.cn(), "1013" | "9015" | "2012" | "2022");
-        let reply = if p.ack_requested() && !is_notification && !matches!(p.cn(), "9011" | "9012" | "9013" | "9014") {
-            Some(hj212::encode(&hj212::reply::data_ack_9014(p)))
-        } else {
-            None
+        // Std §6.1/§6.5: uploads with A=1 get 9014 (here only once durable); notifications
+        // and heartbeats with A=1 get 9013 at once.
+        let (ack, notify_ack) = match hj212::reply::platform_answer(p) {
+            Some(a) if a.cn() == "9014" => (Some(hj212::encode(&a)), None),
+            Some(a) => (None, Some(hj212::encode(&a))),
+            None => (None, None),
         };
         let packet = IntakePacket {
             received_ms,
@@ -360,13 +367,14 @@ impl Gateway {
         };
         let _ = ctx
             .tx
-            .send(Outgoing::AfterCommit { done, reply, arrived })
+            .send(Outgoing::AfterCommit {
+                done,
+                reply: ack,
+                arrived,
+            })
             .await;
-        if is_notification && (p.ack_requested() || p.cn() == "1013") {
-            let _ = ctx
-                .tx
-                .send(Outgoing::Frame(hj212::encode(&hj212::reply::notify_ack_9013(p))))
-                .await;
+        if let Some(frame) = notify_ack {
+            let _ = ctx.tx.send(Outgoing::Frame(frame)).await;
             self.metrics.replies_sent.fetch_add(1, Relaxed);
         }
         if p.cn() == "1013" {
@@ -421,7 +429,8 @@ impl Gateway {
 
     async fn calibrate_clock(&self, mn: &str) -> Result<SentCommand, CommandError> {
         let now = model::format_hj212_time(now_ms() / 1000);
-        self.send_command(mn, "1012", vec![("SystemTime".into(), now)]).await
+        self.send_command(mn, "1012", vec![("SystemTime".into(), now)])
+            .await
     }
 
     /// Sends a platform→device request (e.g. 2061 with BeginTime/EndTime to back-fill) to a
@@ -433,7 +442,9 @@ impl Gateway {
         cp: Vec<(String, String)>,
     ) -> Result<SentCommand, CommandError> {
         if hj212::CommandCode::lookup_str(cn).is_none() {
-            return Err(CommandError::Invalid(format!("unknown command code CN={cn}")));
+            return Err(CommandError::Invalid(format!(
+                "unknown command code CN={cn}"
+            )));
         }
         let (tx, st, pw, version) = {
             let sessions = self.lock_sessions();
@@ -443,7 +454,9 @@ impl Gateway {
             (s.tx.clone(), s.st.clone(), s.pw.clone(), s.flag_version)
         };
         let qn = self.next_qn();
-        let packet = hj212::commands::request(&qn, &st, cn, &pw, mn, version, &cp)
+        let items: Vec<(&str, &str)> = cp.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let packet = hj212::commands::Target::new(&st, &pw, mn, version)
+            .request(&qn, cn, &items)
             .map_err(|e| CommandError::Invalid(e.to_string()))?;
         let frame = hj212::encode(&packet);
         let text = String::from_utf8_lossy(&frame).into_owned();
@@ -456,7 +469,11 @@ impl Gateway {
             .await
             .map_err(|_| CommandError::NotConnected(mn.to_string()))?;
         self.metrics.commands_sent.fetch_add(1, Relaxed);
-        Ok(SentCommand { id, qn, frame: text })
+        Ok(SentCommand {
+            id,
+            qn,
+            frame: text,
+        })
     }
 
     /// A fresh QN (YYYYMMDDhhmmsszzz, Beijing), strictly increasing within this process.
@@ -465,12 +482,19 @@ impl Gateway {
         let mut prev = self.last_qn_ms.load(Relaxed);
         let ms = loop {
             let next = now.max(prev + 1);
-            match self.last_qn_ms.compare_exchange(prev, next, Relaxed, Relaxed) {
+            match self
+                .last_qn_ms
+                .compare_exchange(prev, next, Relaxed, Relaxed)
+            {
                 Ok(_) => break next,
                 Err(p) => prev = p,
             }
         };
-        format!("{}{:03}", model::format_hj212_time(ms.div_euclid(1000)), ms.rem_euclid(1000))
+        format!(
+            "{}{:03}",
+            model::format_hj212_time(ms.div_euclid(1000)),
+            ms.rem_euclid(1000)
+        )
     }
 }
 

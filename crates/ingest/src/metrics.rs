@@ -35,7 +35,11 @@ impl Histogram {
     fn render(&self, out: &mut String, name: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {}", self.buckets[i].load(Relaxed));
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{b}\"}} {}",
+                self.buckets[i].load(Relaxed)
+            );
         }
         let count = self.count.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
@@ -73,7 +77,9 @@ impl Labelled {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// All intake counters. One instance per process, shared by reference.
@@ -117,33 +123,141 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
         let mut gauge = |name: &str, help: &str, v: i64, kind: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
         };
-        gauge("qingshan_connections_open", "HJ 212 TCP connections open.", self.connections_open.load(Relaxed), "gauge");
-        gauge("qingshan_connections_total", "HJ 212 TCP connections accepted.", self.connections_total.load(Relaxed) as i64, "counter");
-        gauge("qingshan_bytes_received_total", "Bytes read from HJ 212 connections.", self.bytes_received.load(Relaxed) as i64, "counter");
-        gauge("qingshan_frames_accepted_total", "Frames the decoder accepted.", self.frames_accepted.load(Relaxed) as i64, "counter");
-        gauge("qingshan_packets_committed_total", "Packets durably committed to the store.", self.packets_committed.load(Relaxed) as i64, "counter");
-        gauge("qingshan_values_committed_total", "Values durably committed to the store.", self.values_committed.load(Relaxed) as i64, "counter");
-        gauge("qingshan_acks_sent_total", "9014 data answers sent after commit.", self.acks_sent.load(Relaxed) as i64, "counter");
-        gauge("qingshan_replies_sent_total", "Other replies sent (9013).", self.replies_sent.load(Relaxed) as i64, "counter");
-        gauge("qingshan_commands_sent_total", "Platform-to-device requests sent.", self.commands_sent.load(Relaxed) as i64, "counter");
-        gauge("qingshan_split_parts_total", "Parts of split (PNUM/PNO) packets received.", self.split_parts.load(Relaxed) as i64, "counter");
-        gauge("qingshan_split_completed_total", "Split packets whose parts all arrived.", self.split_completed.load(Relaxed) as i64, "counter");
-        gauge("qingshan_split_expired_total", "Split packets dropped incomplete after the timeout.", self.split_expired.load(Relaxed) as i64, "counter");
-        gauge("qingshan_queue_depth", "Packets waiting for the writer.", self.queue_depth.load(Relaxed), "gauge");
-        gauge("qingshan_queue_capacity", "Capacity of the writer queue.", self.queue_capacity.load(Relaxed), "gauge");
-        gauge("qingshan_commit_batches_total", "Group commits.", self.commit_batches.load(Relaxed) as i64, "counter");
-        gauge("qingshan_commit_errors_total", "Group commits that failed (nothing acknowledged).", self.commit_errors.load(Relaxed) as i64, "counter");
-        self.frames_rejected.render(&mut out, "qingshan_frames_rejected_total", "error", "Frame candidates the decoder rejected, by error.");
-        self.packets_by_cn.render(&mut out, "qingshan_packets_total", "cn", "Authenticated packets by command code.");
-        self.refusals.render(&mut out, "qingshan_refusals_total", "reason", "Packets refused (unknown MN, wrong PW, deviation not allowed), by reason.");
+        gauge(
+            "qingshan_connections_open",
+            "HJ 212 TCP connections open.",
+            self.connections_open.load(Relaxed),
+            "gauge",
+        );
+        gauge(
+            "qingshan_connections_total",
+            "HJ 212 TCP connections accepted.",
+            self.connections_total.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_bytes_received_total",
+            "Bytes read from HJ 212 connections.",
+            self.bytes_received.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_frames_accepted_total",
+            "Frames the decoder accepted.",
+            self.frames_accepted.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_packets_committed_total",
+            "Packets durably committed to the store.",
+            self.packets_committed.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_values_committed_total",
+            "Values durably committed to the store.",
+            self.values_committed.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_acks_sent_total",
+            "9014 data answers sent after commit.",
+            self.acks_sent.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_replies_sent_total",
+            "Other replies sent (9013).",
+            self.replies_sent.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_commands_sent_total",
+            "Platform-to-device requests sent.",
+            self.commands_sent.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_split_parts_total",
+            "Parts of split (PNUM/PNO) packets received.",
+            self.split_parts.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_split_completed_total",
+            "Split packets whose parts all arrived.",
+            self.split_completed.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_split_expired_total",
+            "Split packets dropped incomplete after the timeout.",
+            self.split_expired.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_queue_depth",
+            "Packets waiting for the writer.",
+            self.queue_depth.load(Relaxed),
+            "gauge",
+        );
+        gauge(
+            "qingshan_queue_capacity",
+            "Capacity of the writer queue.",
+            self.queue_capacity.load(Relaxed),
+            "gauge",
+        );
+        gauge(
+            "qingshan_commit_batches_total",
+            "Group commits.",
+            self.commit_batches.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_commit_errors_total",
+            "Group commits that failed (nothing acknowledged).",
+            self.commit_errors.load(Relaxed) as i64,
+            "counter",
+        );
+        self.frames_rejected.render(
+            &mut out,
+            "qingshan_frames_rejected_total",
+            "error",
+            "Frame candidates the decoder rejected, by error.",
+        );
+        self.packets_by_cn.render(
+            &mut out,
+            "qingshan_packets_total",
+            "cn",
+            "Authenticated packets by command code.",
+        );
+        self.refusals.render(
+            &mut out,
+            "qingshan_refusals_total",
+            "reason",
+            "Packets refused (unknown MN, wrong PW, deviation not allowed), by reason.",
+        );
         let _ = writeln!(out, "# HELP qingshan_deviations_total Accepted frames showing each HJ 212 deviation.\n# TYPE qingshan_deviations_total counter");
         for d in hj212::Deviation::ALL {
-            let _ = writeln!(out, "qingshan_deviations_total{{name=\"{}\"}} {}", d.as_str(), self.deviation_count(*d));
+            let _ = writeln!(
+                out,
+                "qingshan_deviations_total{{name=\"{}\"}} {}",
+                d.as_str(),
+                self.deviation_count(*d)
+            );
         }
-        self.commit_latency.render(&mut out, "qingshan_commit_seconds", "Group commit latency.");
-        self.ack_latency.render(&mut out, "qingshan_ack_seconds", "Packet arrival to 9014 ack latency.");
+        self.commit_latency
+            .render(&mut out, "qingshan_commit_seconds", "Group commit latency.");
+        self.ack_latency.render(
+            &mut out,
+            "qingshan_ack_seconds",
+            "Packet arrival to 9014 ack latency.",
+        );
         out
     }
 }

@@ -51,7 +51,10 @@ pub fn router(state: AppState) -> Router {
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         s.gateway.metrics().render(),
     )
 }
@@ -96,7 +99,9 @@ async fn commands(
     Query(q): Query<Limit>,
 ) -> Result<Json<Vec<store::CommandRecord>>, ApiError> {
     let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
-    Ok(Json(r.commands(Some(&mn), q.limit.unwrap_or(50).min(1000))?))
+    Ok(Json(
+        r.commands(Some(&mn), q.limit.unwrap_or(50).min(1000))?,
+    ))
 }
 
 /// `POST /api/v1/devices/{mn}/commands` with `{"cn":"2061","cp":{"BeginTime":"…","EndTime":"…"}}`.
