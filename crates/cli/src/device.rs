@@ -48,7 +48,7 @@ pub struct AddArgs {
     #[arg(long)]
     site: String,
     /// air|surface_water|drinking_water|noise|flue_gas|wastewater|fume
-    #[arg(long)]
+    #[arg(long, value_parser = parse_kind)]
     kind: DeviceKind,
     #[arg(long, default_value = "")]
     name: String,
@@ -69,13 +69,8 @@ pub struct AddArgs {
     min_interval: Option<u32>,
 }
 
-impl clap::ValueEnum for DeviceKind {
-    fn value_variants<'a>() -> &'a [Self] {
-        DeviceKind::ALL
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
+fn parse_kind(s: &str) -> Result<DeviceKind, String> {
+    s.parse().map_err(|e: model::ParseError| e.to_string())
 }
 
 /// Checks a device before it goes into the registry; the error names the field.
@@ -87,8 +82,13 @@ pub fn validate(d: &Device) -> Result<(), String> {
         if v.len() > max {
             return Err(format!("{what} {v:?} is longer than {max} characters"));
         }
-        if let Some(c) = v.chars().find(|c| !c.is_ascii_graphic() || ";,=&".contains(*c)) {
-            return Err(format!("{what} {v:?} contains {c:?}, which HJ 212 cannot carry"));
+        if let Some(c) = v
+            .chars()
+            .find(|c| !c.is_ascii_graphic() || ";,=&".contains(*c))
+        {
+            return Err(format!(
+                "{what} {v:?} contains {c:?}, which HJ 212 cannot carry"
+            ));
         }
         Ok(())
     };
@@ -100,7 +100,10 @@ pub fn validate(d: &Device) -> Result<(), String> {
     for a in &d.allow {
         if a != "*" && hj212::Deviation::from_name(a).is_none() {
             let known: Vec<&str> = hj212::Deviation::ALL.iter().map(|d| d.as_str()).collect();
-            return Err(format!("allow: unknown deviation {a:?} (known: {})", known.join(", ")));
+            return Err(format!(
+                "allow: unknown deviation {a:?} (known: {})",
+                known.join(", ")
+            ));
         }
     }
     if let Some(p) = &d.protocol {
@@ -130,7 +133,13 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
             let mut store = SqliteStore::open(&a.data)?;
             let existed = store.device(&d.mn)?.is_some();
             store.put_device(&d)?;
-            println!("{} device {} (site {}, {})", if existed { "updated" } else { "added" }, d.mn, d.site, d.kind);
+            println!(
+                "{} device {} (site {}, {})",
+                if existed { "updated" } else { "added" },
+                d.mn,
+                d.site,
+                d.kind
+            );
             Ok(std::process::ExitCode::SUCCESS)
         }
         DeviceCommand::Import { data, file } => {
@@ -144,7 +153,11 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
             for d in &devices {
                 store.put_device(d)?;
             }
-            println!("imported {} devices, {} rows refused", devices.len(), errors.len());
+            println!(
+                "imported {} devices, {} rows refused",
+                devices.len(),
+                errors.len()
+            );
             Ok(if errors.is_empty() {
                 std::process::ExitCode::SUCCESS
             } else {
@@ -156,7 +169,10 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
             let states = store.device_states()?;
             let devices = store.devices()?;
             if !json {
-                println!("{:<26} {:<16} {:<15} {:<25} {:>9} {:>10}  name", "mn", "site", "kind", "last seen", "packets", "values");
+                println!(
+                    "{:<26} {:<16} {:<15} {:<25} {:>9} {:>10}  name",
+                    "mn", "site", "kind", "last seen", "packets", "values"
+                );
             }
             for d in devices {
                 let st = states.iter().find(|s| s.mn == d.mn);
@@ -169,7 +185,8 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
                     v["last_seen"] = seen.into();
                     v["packets"] = st.map(|s| s.packets).unwrap_or(0).into();
                     v["values"] = st.map(|s| s.values).unwrap_or(0).into();
-                    v["deviations"] = serde_json::to_value(st.map(|s| s.deviations.clone()).unwrap_or_default())?;
+                    v["deviations"] =
+                        serde_json::to_value(st.map(|s| s.deviations.clone()).unwrap_or_default())?;
                     println!("{v}");
                 } else {
                     println!(
@@ -211,9 +228,19 @@ pub fn parse_csv(text: &str) -> (Vec<Device>, Vec<String>) {
     };
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let required = ["mn", "pw", "site", "kind"];
-    let missing: Vec<&str> = required.iter().copied().filter(|c| col(c).is_none()).collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| col(c).is_none())
+        .collect();
     if !missing.is_empty() {
-        return (Vec::new(), vec![format!("line 1: header lacks column(s) {}", missing.join(", "))]);
+        return (
+            Vec::new(),
+            vec![format!(
+                "line 1: header lacks column(s) {}",
+                missing.join(", ")
+            )],
+        );
     }
     let mut devices: Vec<Device> = Vec::new();
     for rec in rdr.records() {
@@ -234,13 +261,17 @@ pub fn parse_csv(text: &str) -> (Vec<Device>, Vec<String>) {
                 if v.is_empty() {
                     return Ok(None);
                 }
-                v.parse().map(Some).map_err(|_| format!("{name} {v:?} is not a whole number"))
+                v.parse()
+                    .map(Some)
+                    .map_err(|_| format!("{name} {v:?} is not a whole number"))
             };
             let d = Device {
                 mn: get("mn"),
                 pw: get("pw"),
                 site: get("site"),
-                kind: kind.parse().map_err(|e: model::ParseError| format!("kind: {e}"))?,
+                kind: kind
+                    .parse()
+                    .map_err(|e: model::ParseError| format!("kind: {e}"))?,
                 name: get("name"),
                 protocol: Some(get("protocol")).filter(|p| !p.is_empty()),
                 allow: get("allow")
@@ -248,7 +279,10 @@ pub fn parse_csv(text: &str) -> (Vec<Device>, Vec<String>) {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
                     .collect(),
-                calibrate_clock: matches!(get("calibrate_clock").to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "y"),
+                calibrate_clock: matches!(
+                    get("calibrate_clock").to_ascii_lowercase().as_str(),
+                    "1" | "true" | "yes" | "y"
+                ),
                 rtd_interval: num("rtd_interval")?,
                 min_interval: num("min_interval")?,
             };
@@ -280,12 +314,19 @@ mod tests {
                     MN001,123456,AIR-01,air,dup,\n\
                     MN005,123456,FUME-0001,fume,餐馆,\n";
         let (ok, errs) = parse_csv(text);
-        assert_eq!(ok.iter().map(|d| d.mn.as_str()).collect::<Vec<_>>(), ["MN001", "MN005"]);
+        assert_eq!(
+            ok.iter().map(|d| d.mn.as_str()).collect::<Vec<_>>(),
+            ["MN001", "MN005"]
+        );
         assert_eq!(ok[0].allow, ["crc_modbus", "lf_only"]);
         assert_eq!(errs.len(), 4, "{errs:?}");
         assert!(errs[0].starts_with("line 3: kind"), "{}", errs[0]);
         assert!(errs[1].starts_with("line 4: pw is empty"), "{}", errs[1]);
-        assert!(errs[2].contains("unknown deviation \"bogus\""), "{}", errs[2]);
+        assert!(
+            errs[2].contains("unknown deviation \"bogus\""),
+            "{}",
+            errs[2]
+        );
         assert!(errs[3].contains("appears twice"), "{}", errs[3]);
     }
 

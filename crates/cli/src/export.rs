@@ -44,7 +44,9 @@ fn time_arg(name: &str, v: &Option<String>) -> anyhow::Result<Option<i64>> {
     v.as_deref()
         .map(|s| {
             model::parse_user_time(s).ok_or_else(|| {
-                anyhow::anyhow!("--{name} {s:?}: expected RFC 3339 or YYYY-MM-DD[THH:MM[:SS]] (Beijing time)")
+                anyhow::anyhow!(
+                    "--{name} {s:?}: expected RFC 3339 or YYYY-MM-DD[THH:MM[:SS]] (Beijing time)"
+                )
             })
         })
         .transpose()
@@ -104,73 +106,68 @@ pub fn run(a: ExportArgs) -> anyhow::Result<std::process::ExitCode> {
         to: time_arg("to", &a.to)?,
     };
     if !a.data.join("qingshan.db").exists() {
-        anyhow::bail!("{}: no qingshan data folder here (qingshan.db missing)", a.data.display());
+        anyhow::bail!(
+            "{}: no qingshan data folder here (qingshan.db missing)",
+            a.data.display()
+        );
     }
     let store = SqliteStore::open(&a.data)?;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut csv = match a.format {
+    let out = std::io::BufWriter::new(stdout.lock());
+    let sink_err = |e: String| store::StoreError::Invalid(format!("writing output: {e}"));
+    match a.format {
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(["mn", "site", "code", "field", "period", "time", "value", "flag"])?;
-            Some(w)
-        }
-        Format::Jsonl => None,
-    };
-    let mut line = String::new();
-    store.for_each_value(&filter, &mut |m| {
-        let time = model::format_beijing(m.time);
-        let io = |e: std::io::Error| store::StoreError::Io(e);
-        match csv.as_mut() {
-            Some(w) => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "mn", "site", "code", "field", "period", "time", "value", "flag",
+            ])?;
+            store.for_each_value(&filter, &mut |m| {
                 w.write_record([
                     m.mn.as_str(),
                     &m.site,
                     &m.code,
                     &m.field,
                     m.period.as_str(),
-                    &time,
+                    &model::format_beijing(m.time),
                     &m.text,
                     m.flag.as_deref().unwrap_or(""),
                 ])
-                .map_err(|e| store::StoreError::Invalid(e.to_string()))?;
-                let buf = w.get_mut();
-                out.write_all(buf).map_err(io)?;
-                buf.clear();
-            }
-            None => {
-                line.clear();
-                let value = if is_json_number(&m.text) {
-                    m.text.clone()
-                } else if m.value.is_finite() {
-                    m.value.to_string()
-                } else {
-                    "null".into()
-                };
-                use std::fmt::Write as _;
-                let _ = write!(
-                    line,
-                    "{{\"mn\":{},\"site\":{},\"code\":{},\"field\":{},\"period\":\"{}\",\"time\":\"{}\",\"value\":{},\"flag\":{}}}\n",
-                    serde_json::Value::from(m.mn.as_str()),
-                    serde_json::Value::from(m.site.as_str()),
-                    serde_json::Value::from(m.code.as_str()),
-                    serde_json::Value::from(m.field.as_str()),
-                    m.period.as_str(),
-                    time,
-                    value,
-                    m.flag.as_deref().map(serde_json::Value::from).unwrap_or(serde_json::Value::Null),
-                );
-                out.write_all(line.as_bytes()).map_err(io)?;
-            }
+                .map_err(|e| sink_err(e.to_string()))
+            })?;
+            w.flush()?;
         }
-        Ok(())
-    })?;
-    if let Some(w) = csv.as_mut() {
-        w.flush()?;
-        out.write_all(w.get_ref())?;
+        Format::Jsonl => {
+            let mut out = out;
+            store.for_each_value(&filter, &mut |m| {
+                writeln!(out, "{}", json_record(m)).map_err(|e| sink_err(e.to_string()))
+            })?;
+            out.flush()?;
+        }
     }
-    out.flush()?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// One value as the export's JSON record (the contract in the module doc).
+pub fn json_record(m: &model::Measurement) -> String {
+    let value = if is_json_number(&m.text) {
+        m.text.clone()
+    } else if m.value.is_finite() {
+        m.value.to_string()
+    } else {
+        "null".into()
+    };
+    let s = |v: &str| serde_json::Value::from(v).to_string();
+    format!(
+        "{{\"mn\":{},\"site\":{},\"code\":{},\"field\":{},\"period\":\"{}\",\"time\":\"{}\",\"value\":{},\"flag\":{}}}",
+        s(&m.mn),
+        s(&m.site),
+        s(&m.code),
+        s(&m.field),
+        m.period.as_str(),
+        model::format_beijing(m.time),
+        value,
+        m.flag.as_deref().map(s).unwrap_or_else(|| "null".into()),
+    )
 }
 
 #[cfg(test)]

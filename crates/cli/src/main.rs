@@ -3,8 +3,12 @@
 
 use clap::{Parser, Subcommand};
 
+mod device;
 mod eval;
+mod export;
 mod hj212_cmd;
+mod serve;
+mod simulate;
 
 #[derive(Parser)]
 #[command(
@@ -22,14 +26,34 @@ enum Command {
     /// HJ 212 protocol tools: parse a byte stream, encode a packet, compute a CRC.
     #[command(subcommand)]
     Hj212(hj212_cmd::Hj212Command),
+    /// Run the platform: HJ 212 gateway, store and HTTP API (the main job).
+    Serve(serve::ServeArgs),
+    /// The device registry: add, import, list, remove.
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
+    /// A fleet of simulated HJ 212 devices: the demo and the load generator.
+    Simulate(simulate::SimulateArgs),
+    /// Export stored values as JSON lines or CSV.
+    Export(export::ExportArgs),
     /// Evaluate measurements against the national standards (JSON lines in, JSON lines out).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
 }
 
 fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(a) => serve::run(a),
+        Command::Device(cmd) => device::run(cmd),
+        Command::Export(a) => export::run(a),
+        Command::Simulate(a) => simulate::run(a),
         Command::Hj212(cmd) => hj212_cmd::run(cmd),
         Command::Eval(cmd) => eval::run(cmd),
     };

@@ -74,9 +74,15 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let data = a.data.clone();
     let registry = Arc::new(
         Registry::new(Box::new(move || {
-            SqliteStore::open_with(&data, &SqliteOptions { fsync: false, cache_mib: 2 })
-                .and_then(|s| s.devices())
-                .map_err(|e| e.to_string())
+            SqliteStore::open_with(
+                &data,
+                &SqliteOptions {
+                    fsync: false,
+                    cache_mib: 2,
+                },
+            )
+            .and_then(|s| s.devices())
+            .map_err(|e| e.to_string())
         }))
         .map_err(|e| anyhow::anyhow!("loading devices: {e}"))?,
     );
