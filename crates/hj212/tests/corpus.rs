@@ -296,8 +296,8 @@ fn utf8_info_packet() {
 #[test]
 fn v2025_packets() {
     let s = samples();
-    for i in 48..=52 {
-        let pk = s[i]["packet"].as_str().unwrap();
+    for v in &s[48..=52] {
+        let pk = v["packet"].as_str().unwrap();
         let f = one(Mode::Strict, pk.as_bytes()).unwrap();
         assert_eq!(f.packet.version(), Version::V2025);
         assert!(f.packet.ack_requested());
