@@ -448,6 +448,18 @@ impl Decoder {
             return Step::NeedMore;
         }
         let declared = String::from_utf8_lossy(&b[p + 2..p + 6]).into_owned();
+        let declared_end = seg_start + (declared.parse::<usize>().unwrap_or(0)) + 4;
+        if drain == Drain::Eof && stop == limit && b.len() < declared_end {
+            self.start = p + 2;
+            let have = b.len() - p;
+            return Step::Emit(Err(self.err(
+                p,
+                ErrorKind::Truncated,
+                format!(
+                    "stream ended {have} bytes into a frame whose length field says {declared},                      and no '&&' + CRC before the end"
+                ),
+            )));
+        }
         if stop < limit || limit == seg_start + self.cfg.max_segment + 6 || drain == Drain::Eof {
             self.start = p + 2;
             let why = if stop < limit {

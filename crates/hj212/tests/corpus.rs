@@ -150,7 +150,7 @@ const VERDICTS: [(Verdict, Verdict); 53] = [
     (STD, STD),                                  // 43
     (STD, STD),                                  // 44
     (Err("tail"), Ok(&["no_tail", "mn_nonstandard", "bare_flag"])), // 45 bare Flag=N
-    (Err("truncated"), Err("length")),           // 46 missing closing "&&"
+    (Err("truncated"), Err("truncated")),        // 46 missing closing "&&", at EOF
     (Err("length"), Err("crc")),                 // 47 wrong length and a CRC of nothing
     (STD, STD),                                  // 48 2025 3022
     (STD, STD),                                  // 49 2025 3024
