@@ -157,6 +157,9 @@ pub struct Decoder {
     start: usize,
     /// Stream offset of `buf[0]`.
     base: u64,
+    /// Lenient early search: (stream offset of the candidate, stream offset up to which no
+    /// next candidate was found), so byte-by-byte feeding does not rescan.
+    scan_hint: (u64, u64),
 }
 
 enum Step {
@@ -179,6 +182,7 @@ impl Decoder {
             buf: Vec::with_capacity(4096),
             start: 0,
             base: 0,
+            scan_hint: (u64::MAX, 0),
         }
     }
 
@@ -398,6 +402,12 @@ impl Decoder {
         // Stop at the next plausible frame start.
         let mut stop = limit;
         let mut i = p + 2;
+        let p_abs = self.base + p as u64;
+        if early && self.scan_hint.0 == p_abs {
+            i = i
+                .max(self.scan_hint.1.saturating_sub(self.base) as usize)
+                .min(limit);
+        }
         while let Some(k) = memchr::memmem::find(&b[i..limit], b"##") {
             let j = i + k;
             if j + 6 <= b.len() && b[j + 2..j + 6].iter().all(u8::is_ascii_digit) {
@@ -407,6 +417,8 @@ impl Decoder {
             i = j + 1;
         }
         if early && stop == limit {
+            let resume = limit.saturating_sub(6).max(p + 2);
+            self.scan_hint = (p_abs, self.base + resume as u64);
             return Step::NeedMore;
         }
         let mut i = seg_start;
