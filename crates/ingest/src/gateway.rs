@@ -218,6 +218,8 @@ impl Gateway {
             refusals: 0,
             logged_refusals: 0,
             decoder: Decoder::new(DecoderConfig::new(self.cfg.mode)),
+            reassembler: None,
+            started: Instant::now(),
         };
         let mut open = true;
         while open {
@@ -261,6 +263,12 @@ impl Gateway {
                     sessions.remove(mn);
                 }
             }
+        }
+        if let Some(r) = &ctx.reassembler {
+            // sets still incomplete when the device hangs up
+            self.metrics
+                .split_expired
+                .fetch_add(r.pending_sets() as u64, Relaxed);
         }
         drop(ctx);
         // Every ack already queued is written once its commit completes.
@@ -317,7 +325,23 @@ impl Gateway {
             self.on_connect(&reg).await;
         }
         if p.is_split() {
+            // Each part carries complete groups with its own DataTime and QN and is acked on
+            // its own (the field sends part n+1 only after the 9014 of part n), so its values
+            // are stored as they come; reassembly tracks that every set completes.
             self.metrics.split_parts.fetch_add(1, Relaxed);
+            let now = ctx.started.elapsed().as_millis() as u64;
+            let timeout_ms = self.cfg.split_timeout.as_millis() as u64;
+            let r = ctx.reassembler.get_or_insert_with(|| {
+                hj212::Reassembler::new(hj212::ReassemblerConfig {
+                    timeout_ms,
+                    ..Default::default()
+                })
+            });
+            if r.push(p.clone(), now).is_some() {
+                self.metrics.split_completed.fetch_add(1, Relaxed);
+            }
+            let expired = r.expire(now).len() as u64;
+            self.metrics.split_expired.fetch_add(expired, Relaxed);
         }
         let received_ms = now_ms();
         let mut skipped = Vec::new();
@@ -507,6 +531,9 @@ struct ConnCtx {
     refusals: u32,
     logged_refusals: u32,
     decoder: Decoder,
+    /// Created on the first split part only, so idle connections do not pay for it.
+    reassembler: Option<hj212::Reassembler>,
+    started: Instant,
 }
 
 /// Reads what the socket has into the decoder through a stack buffer, so an idle connection
