@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod device;
 mod eval;
 mod export;
@@ -31,6 +32,9 @@ enum Command {
     /// The device registry: add, import, list, remove.
     #[command(subcommand)]
     Device(device::DeviceCommand),
+    /// Benchmarks that print their figures (intake end to end).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// A fleet of simulated HJ 212 devices: the demo and the load generator.
     Simulate(simulate::SimulateArgs),
     /// Export stored values as JSON lines or CSV.
@@ -53,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Device(cmd) => device::run(cmd),
         Command::Export(a) => export::run(a),
+        Command::Bench(cmd) => bench::run(cmd),
         Command::Simulate(a) => simulate::run(a),
         Command::Hj212(cmd) => hj212_cmd::run(cmd),
         Command::Eval(cmd) => eval::run(cmd),

@@ -97,18 +97,12 @@ mod tests {
     use model::DeviceKind;
 
     fn dev() -> Device {
-        Device {
-            mn: "010000A8900016F000169DC0".into(),
-            pw: "123456".into(),
-            site: "ENT-01".into(),
-            kind: DeviceKind::Wastewater,
-            name: String::new(),
-            protocol: None,
-            allow: vec![],
-            calibrate_clock: false,
-            rtd_interval: None,
-            min_interval: None,
-        }
+        Device::new(
+            "010000A8900016F000169DC0",
+            "123456",
+            "ENT-01",
+            DeviceKind::Wastewater,
+        )
     }
 
     fn packet(cn: &str, cp: &str) -> hj212::Packet {

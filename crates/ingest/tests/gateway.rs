@@ -23,18 +23,12 @@ struct Harness {
 }
 
 fn device(i: usize) -> Device {
-    Device {
-        mn: format!("0100{i:020}"),
-        pw: "123456".into(),
-        site: format!("SITE-{i}"),
-        kind: DeviceKind::Wastewater,
-        name: String::new(),
-        protocol: None,
-        allow: vec![],
-        calibrate_clock: false,
-        rtd_interval: None,
-        min_interval: None,
-    }
+    Device::new(
+        &format!("0100{i:020}"),
+        "123456",
+        &format!("SITE-{i}"),
+        DeviceKind::Wastewater,
+    )
 }
 
 async fn start(devices: Vec<Device>, cfg: GatewayConfig) -> Harness {

@@ -129,6 +129,23 @@ pub struct Device {
 }
 
 impl Device {
+    /// A device with the given identity and the default policy: strict protocol (no
+    /// deviations allowed), no on-connect commands.
+    pub fn new(mn: &str, pw: &str, site: &str, kind: DeviceKind) -> Device {
+        Device {
+            mn: mn.into(),
+            pw: pw.into(),
+            site: site.into(),
+            kind,
+            name: String::new(),
+            protocol: None,
+            allow: Vec::new(),
+            calibrate_clock: false,
+            rtd_interval: None,
+            min_interval: None,
+        }
+    }
+
     pub fn allows(&self, deviation: &str) -> bool {
         self.allow.iter().any(|a| a == "*" || a == deviation)
     }

@@ -1,0 +1,398 @@
+//! `qingshan bench intake` — end-to-end intake figures on this machine: a real `qingshan
+//! serve` child process on a fresh data folder (fsync on), driven over TCP by clients in this
+//! process. Prints packets/s and values/s acknowledged after durable commit, ack latency
+//! p50/p99, memory per idle connection and peak memory under a burst, with the store-only
+//! commit rate measured in the same run as the baseline.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use hj212::{Decoder, DecoderConfig, Mode, PacketBuilder};
+use model::{Device, DeviceKind, Measurement, Period};
+use store::{IntakePacket, SqliteStore, Store};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// End-to-end HJ 212 intake: throughput, ack latency, memory per connection, burst.
+    Intake(IntakeArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct IntakeArgs {
+    /// Connections for the throughput and burst phases.
+    #[arg(long, default_value_t = 200)]
+    connections: usize,
+    /// Packets per connection in the throughput phase.
+    #[arg(long, default_value_t = 1000)]
+    packets: usize,
+    /// Values per packet (pollutants × Avg/Min/Max/Flag-less fields).
+    #[arg(long, default_value_t = 8)]
+    values: usize,
+    /// Un-acknowledged packets a connection may have in flight.
+    #[arg(long, default_value_t = 128)]
+    window: usize,
+    /// Idle connections for the memory-per-connection phase (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    idle: usize,
+    /// Burst phase: packets each connection writes at once, without waiting for acks.
+    #[arg(long, default_value_t = 1000)]
+    burst: usize,
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<std::process::ExitCode> {
+    match cmd {
+        BenchCommand::Intake(a) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(intake(a))?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn mn(i: usize) -> String {
+    format!("BE0C{i:020}")
+}
+
+fn frame(i: usize, k: usize, values: usize) -> Vec<u8> {
+    // hour k of device i: distinct keys, so every value is a real insert
+    let t = 1_600_000_000 + (k as i64) * 3600;
+    let mut b = PacketBuilder::new("31", "2061", "123456", mn(i))
+        .qn(format!("20260101{k:09}"))
+        .flag(5)
+        .item("DataTime", model::format_hj212_time(t));
+    let codes = [
+        "a21026", "a21002", "a34013", "a19001", "a00000", "a01012", "a01011", "a01014",
+    ];
+    let fields = ["Avg", "Min", "Max", "ZsAvg"];
+    let mut n = 0;
+    'outer: for c in codes {
+        let mut g = Vec::new();
+        for f in fields {
+            if n == values {
+                if !g.is_empty() {
+                    b = b.group(g);
+                }
+                break 'outer;
+            }
+            g.push((
+                format!("{c}-{f}"),
+                format!("{}.{}", 10 + (k + n) % 90, n % 10),
+            ));
+            n += 1;
+        }
+        g.push((format!("{c}-Flag"), "N".to_string()));
+        b = b.group(g);
+    }
+    hj212::encode(&b.build().expect("bench packet"))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    async fn start(data: &Path, devices: usize) -> anyhow::Result<Server> {
+        {
+            let mut s = SqliteStore::open(data)?;
+            for i in 0..devices {
+                s.put_device(&Device::new(
+                    &mn(i),
+                    "123456",
+                    &format!("BENCH-{i}"),
+                    DeviceKind::FlueGas,
+                ))?;
+            }
+        }
+        let port = free_port()?;
+        let child = Command::new(std::env::current_exe()?)
+            .args(["serve", "--data"])
+            .arg(data)
+            .args(["--hj212", &format!("127.0.0.1:{port}")])
+            .args(["--http", &format!("127.0.0.1:{}", free_port()?)])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            anyhow::ensure!(Instant::now() < deadline, "server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(Server { child, port })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `packets` frames of device `i` keeping at most `window` un-acked; returns the ack
+/// latencies (µs). With `window == usize::MAX` it writes everything at once (burst).
+async fn drive(
+    port: u16,
+    i: usize,
+    first: usize,
+    packets: usize,
+    values: usize,
+    window: usize,
+) -> anyhow::Result<Vec<u32>> {
+    let s = TcpStream::connect(("127.0.0.1", port)).await?;
+    s.set_nodelay(true)?;
+    let (mut rd, mut wr) = s.into_split();
+    let sem = Arc::new(tokio::sync::Semaphore::new(window.min(1 << 20)));
+    let sent_at: Arc<std::sync::Mutex<VecDeque<Instant>>> = Arc::default();
+    let (sem2, sent2) = (sem.clone(), sent_at.clone());
+    let writer = tokio::spawn(async move {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        for k in first..first + packets {
+            let permit = sem2.acquire().await.expect("open");
+            permit.forget();
+            buf.extend_from_slice(&frame(i, k, values));
+            sent2.lock().unwrap().push_back(Instant::now());
+            if buf.len() > 32 * 1024 || sem2.available_permits() == 0 || k + 1 == first + packets {
+                wr.write_all(&buf).await?;
+                buf.clear();
+            }
+        }
+        anyhow::Ok(wr)
+    });
+    let mut dec = Decoder::new(DecoderConfig::new(Mode::Strict));
+    let mut lat = Vec::with_capacity(packets);
+    let mut buf = vec![0u8; 32 * 1024];
+    while lat.len() < packets {
+        let n = rd.read(&mut buf).await?;
+        anyhow::ensure!(n > 0, "connection {i} closed after {} acks", lat.len());
+        dec.feed(&buf[..n]);
+        while let Some(f) = dec.next_frame() {
+            let f = f.map_err(|e| anyhow::anyhow!("bad ack frame: {}", e.detail))?;
+            if f.packet.cn() == "9014" {
+                let t = sent_at
+                    .lock()
+                    .unwrap()
+                    .pop_front()
+                    .expect("ack for a sent packet");
+                lat.push(t.elapsed().as_micros() as u32);
+                sem.add_permits(1);
+            }
+        }
+    }
+    let _wr = writer.await??;
+    Ok(lat)
+}
+
+fn pct(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx] as f64 / 1000.0
+}
+
+/// Baseline: the store alone committing the same packets in batches of the writer's maximum
+/// size (8,192), no network, no decoding.
+fn store_baseline(dir: &Path, packets: usize, values: usize) -> anyhow::Result<f64> {
+    let mut s = SqliteStore::open(dir)?;
+    let started = Instant::now();
+    let mut batch = Vec::with_capacity(8192);
+    for k in 0..packets {
+        let raw = frame(k % 64, k, values);
+        let vals = (0..values)
+            .map(|n| Measurement {
+                site: format!("BASE-{}", k % 64),
+                code: format!("a2102{}", n % 8),
+                field: "Avg".into(),
+                period: Period::Hour,
+                time: 1_600_000_000 + k as i64 * 3600,
+                value: 1.5,
+                text: "1.5".into(),
+                flag: Some("N".into()),
+                eflag: None,
+                mn: mn(k % 64),
+            })
+            .collect();
+        batch.push(IntakePacket {
+            received_ms: 0,
+            mn: mn(k % 64),
+            cn: "2061".into(),
+            qn: None,
+            peer: "bench".into(),
+            raw,
+            values: vals,
+            deviations: vec![],
+            answer: None,
+        });
+        if batch.len() == 8192 {
+            s.commit(&batch)?;
+            batch.clear();
+        }
+    }
+    s.commit(&batch)?;
+    Ok(packets as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn intake(a: IntakeArgs) -> anyhow::Result<()> {
+    let tmp = std::env::temp_dir().join(format!("qingshan-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    let total = a.connections * a.packets;
+    let base_dir = tmp.join("baseline");
+    let baseline = tokio::task::spawn_blocking({
+        let (p, v) = (total.min(200_000), a.values);
+        move || store_baseline(&base_dir, p, v)
+    })
+    .await??;
+    println!(
+        "baseline  store-only commit (same packets, no network): {:.0} packets/s, {:.0} values/s",
+        baseline,
+        baseline * a.values as f64
+    );
+
+    let data = tmp.join("data");
+    let server = Server::start(&data, a.connections.max(a.idle)).await?;
+    let pid = server.child.id();
+    let rss_start = rss_kib(pid, "VmRSS:");
+
+    // Throughput: every connection pipelines its packets with a window.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..a.connections {
+        tasks.push(tokio::spawn(drive(
+            server.port,
+            i,
+            0,
+            a.packets,
+            a.values,
+            a.window,
+        )));
+    }
+    let mut lat = Vec::with_capacity(total);
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let pps = total as f64 / secs;
+    println!(
+        "intake    {} connections × {} packets × {} values: {:.0} packets/s, {:.0} values/s acked after fsync'd commit ({:.2}× the store-only baseline); ack latency p50 {:.1} ms, p99 {:.1} ms with {} in flight per connection",
+        a.connections, a.packets, a.values, pps, pps * a.values as f64, pps / baseline, pct(&lat, 0.5), pct(&lat, 0.99), a.window
+    );
+
+    // Lock-step: like a real data logger, each device sends its next packet only after the
+    // 9014 of the previous one; the latency a device sees at this load.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..a.connections {
+        tasks.push(tokio::spawn(drive(
+            server.port,
+            i,
+            1_000_000,
+            100,
+            a.values,
+            1,
+        )));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    println!(
+        "lockstep  {} connections × 100 packets, one in flight each (as data loggers do): {:.0} packets/s; ack latency p50 {:.1} ms, p99 {:.1} ms",
+        a.connections, lat.len() as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99)
+    );
+
+    // Idle connections: each authenticates with one packet, then stays open.
+    if a.idle > 0 {
+        let before = rss_kib(pid, "VmRSS:");
+        let mut conns = Vec::with_capacity(a.idle);
+        let mut dec = Decoder::new(DecoderConfig::new(Mode::Strict));
+        for i in 0..a.idle {
+            let mut s = TcpStream::connect(("127.0.0.1", server.port)).await?;
+            s.write_all(&frame(i, 1_500_000, 1)).await?;
+            conns.push(s);
+        }
+        let mut buf = [0u8; 512];
+        for s in conns.iter_mut() {
+            // wait for the ack so the session is fully set up
+            loop {
+                let n = s.read(&mut buf).await?;
+                anyhow::ensure!(n > 0, "idle connection closed");
+                dec.feed(&buf[..n]);
+                if dec.next_frame().is_some() {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = rss_kib(pid, "VmRSS:");
+        println!(
+            "idle      {} connections open: server RSS {} → {} KiB, {:.1} KiB per idle connection",
+            a.idle,
+            before,
+            after,
+            (after.saturating_sub(before)) as f64 / a.idle as f64
+        );
+        drop(conns);
+    }
+
+    // Burst: every connection writes burst× its share at once, without waiting for acks.
+    let hwm_before = rss_kib(pid, "VmHWM:");
+    let started = Instant::now();
+    let per = a.burst;
+    let mut tasks = Vec::new();
+    for i in 0..a.connections {
+        tasks.push(tokio::spawn(drive(
+            server.port,
+            i,
+            2_000_000,
+            per,
+            a.values,
+            usize::MAX,
+        )));
+    }
+    let mut acked = 0usize;
+    for t in tasks {
+        acked += t.await??.len();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let hwm = rss_kib(pid, "VmHWM:");
+    println!(
+        "burst     {} connections each wrote {} packets at once: {} of {} acked (loss {}), {:.0} packets/s; server peak RSS {} KiB (before the burst {} KiB, at start {} KiB)",
+        a.connections, per, acked, a.connections * per, a.connections * per - acked, acked as f64 / secs, hwm, hwm_before, rss_start
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
