@@ -146,7 +146,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 }
                 let r = registry.clone();
                 let _ = tokio::task::spawn_blocking(move || r.reload()).await;
-                if n % 360 == 0 {
+                if n.is_multiple_of(360) {
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map(|d| d.as_millis() as i64)
