@@ -120,6 +120,68 @@ pub struct ArchivedPacket {
     pub raw: String,
 }
 
+/// One derived air day: the HJ 663 daily values and the HJ 633 daily AQI of a station, or of
+/// the county (site [`COUNTY_SITE`]), on one Beijing natural day. Written by the engine
+/// (`engine::AirEngine`), keyed by (site, day); writing it again replaces it.
+///
+/// Concentrations are exact decimal strings (µg/m³; CO mg/m³) so the annual statistics are
+/// computed without binary rounding; `None` where the day has no valid value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AirDay {
+    /// Station site code, or [`COUNTY_SITE`].
+    pub site: String,
+    /// Beijing natural day `YYYY-MM-DD`.
+    pub day: String,
+    /// AQI rule set applied (`HJ633-2012` / `HJ633-2026`): the one in force on `day`.
+    pub rules: String,
+    /// PM2.5 24-h mean.
+    pub pm25: Option<String>,
+    /// PM10 24-h mean.
+    pub pm10: Option<String>,
+    /// SO2 24-h mean.
+    pub so2: Option<String>,
+    /// NO2 24-h mean.
+    pub no2: Option<String>,
+    /// CO 24-h mean (mg/m³).
+    pub co: Option<String>,
+    /// O3 daily maximum 8-h mean (MDA8), when the day's MDA8 counts.
+    pub o3_8h: Option<String>,
+    /// O3 daily maximum 1-h mean (HJ 633-2012 daily report indicator).
+    pub o3_1h: Option<String>,
+    /// Largest valid 8-h window even when the MDA8 does not count (`None` without windows).
+    pub o3_8h_max: Option<String>,
+    /// Number of valid 8-h windows (0–17).
+    pub o3_8h_windows: i64,
+    /// Valid hours per pollutant, `PM2.5=24,PM10=24,SO2=24,NO2=24,CO=24,O3=24` (county: stations).
+    pub hours: String,
+    /// Daily AQI (`None` = NA).
+    pub aqi: Option<i64>,
+    /// AQI level 1–6.
+    pub level: Option<i64>,
+    /// Primary pollutants (HJ 633 indicator names, comma separated; empty when AQI ≤ 50).
+    pub primary: String,
+    /// Stations that contributed (1 for a station; county: stations with any valid value).
+    pub stations: i64,
+    /// UTC Unix milliseconds when the row was derived.
+    pub updated_ms: i64,
+}
+
+/// Site code of the county-level rows in the derived air tables.
+pub const COUNTY_SITE: &str = "_county";
+
+/// A value's key and arrival, as [`Store::received_since`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedKey {
+    pub site: String,
+    pub code: String,
+    pub field: String,
+    pub period: Period,
+    /// UTC seconds of the value.
+    pub time: i64,
+    /// UTC Unix milliseconds when the packet that carried it (last) arrived.
+    pub received_ms: i64,
+}
+
 /// Everything the platform may ask of storage.
 pub trait Store: Send {
     /// Adds or replaces a device (keyed by MN).
@@ -156,4 +218,21 @@ pub trait Store: Send {
     fn archived(&self, mn: Option<&str>, from_ms: i64, to_ms: i64) -> Result<Vec<ArchivedPacket>>;
     /// Drops archive chunks whose newest packet is older than `before_ms`; returns packets dropped.
     fn prune_archive(&mut self, before_ms: i64) -> Result<u64>;
+
+    // ---- derived tables (written by the engine; additive) ----
+
+    /// Keys of the values of `period` whose packet arrived at or after `since_ms` (a scan: used
+    /// by the engine to catch up on data committed while it was not watching).
+    fn received_since(&self, period: Period, since_ms: i64) -> Result<Vec<ReceivedKey>>;
+
+    /// Adds or replaces derived air days (keyed by (site, day)) atomically.
+    fn put_air_days(&mut self, days: &[AirDay]) -> Result<()>;
+
+    /// Derived air days of one site (or all sites, county rows included, with `None`) with
+    /// `from_day <= day <= to_day` (`YYYY-MM-DD`), ordered by (site, day).
+    fn air_days(&self, site: Option<&str>, from_day: &str, to_day: &str) -> Result<Vec<AirDay>>;
+
+    /// A named watermark of a derived table (e.g. the newest `received_ms` processed).
+    fn watermark(&self, name: &str) -> Result<Option<i64>>;
+    fn set_watermark(&mut self, name: &str, value: i64) -> Result<()>;
 }

@@ -11,8 +11,8 @@ use model::{Device, DeviceKind, Measurement, Period};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
 
 use crate::{
-    ArchivedPacket, CommandAnswer, CommandRecord, CommitStats, DeviceState, IntakePacket, Result,
-    Store, StoreError, ValueFilter,
+    AirDay, ArchivedPacket, CommandAnswer, CommandRecord, CommitStats, DeviceState, IntakePacket,
+    ReceivedKey, Result, Store, StoreError, ValueFilter,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -86,7 +86,50 @@ CREATE TABLE IF NOT EXISTS commands(
     exe_rtn INTEGER, exe_rtn_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS commands_qn ON commands(mn, qn);
+-- Derived tables (engine). Recomputable from `measurements` at any time.
+CREATE TABLE IF NOT EXISTS air_days(
+    site TEXT NOT NULL,
+    day TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    pm25 TEXT, pm10 TEXT, so2 TEXT, no2 TEXT, co TEXT, o3_8h TEXT, o3_1h TEXT,
+    o3_8h_max TEXT,
+    o3_8h_windows INTEGER NOT NULL,
+    hours TEXT NOT NULL,
+    aqi INTEGER,
+    level INTEGER,
+    "primary" TEXT NOT NULL,
+    stations INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY(site, day)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS watermarks(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 "#;
+
+const AIR_DAY_COLUMNS: &str = "site, day, rules, pm25, pm10, so2, no2, co, o3_8h, o3_1h, \
+    o3_8h_max, o3_8h_windows, hours, aqi, level, \"primary\", stations, updated_ms";
+
+fn air_day_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AirDay> {
+    Ok(AirDay {
+        site: r.get(0)?,
+        day: r.get(1)?,
+        rules: r.get(2)?,
+        pm25: r.get(3)?,
+        pm10: r.get(4)?,
+        so2: r.get(5)?,
+        no2: r.get(6)?,
+        co: r.get(7)?,
+        o3_8h: r.get(8)?,
+        o3_1h: r.get(9)?,
+        o3_8h_max: r.get(10)?,
+        o3_8h_windows: r.get(11)?,
+        hours: r.get(12)?,
+        aqi: r.get(13)?,
+        level: r.get(14)?,
+        primary: r.get(15)?,
+        stations: r.get(16)?,
+        updated_ms: r.get(17)?,
+    })
+}
 
 /// Tuning of the embedded store.
 #[derive(Debug, Clone)]
@@ -606,5 +649,90 @@ impl Store for SqliteStore {
         self.conn
             .execute("DELETE FROM archive WHERE last_ms < ?1", [before_ms])?;
         Ok(n as u64)
+    }
+
+    fn received_since(&self, period: Period, since_ms: i64) -> Result<Vec<ReceivedKey>> {
+        let mut st = self.conn.prepare(
+            "SELECT s.site, s.code, s.field, m.time, m.received_ms
+             FROM measurements m JOIN series s ON s.id = m.series
+             WHERE s.period = ?1 AND m.received_ms >= ?2",
+        )?;
+        let rows = st.query_map(params![period.id(), since_ms], |r| {
+            Ok(ReceivedKey {
+                site: r.get(0)?,
+                code: r.get(1)?,
+                field: r.get(2)?,
+                period,
+                time: r.get(3)?,
+                received_ms: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn put_air_days(&mut self, days: &[AirDay]) -> Result<()> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO air_days({AIR_DAY_COLUMNS})
+                 VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
+            ))?;
+            for d in days {
+                st.execute(params![
+                    d.site,
+                    d.day,
+                    d.rules,
+                    d.pm25,
+                    d.pm10,
+                    d.so2,
+                    d.no2,
+                    d.co,
+                    d.o3_8h,
+                    d.o3_1h,
+                    d.o3_8h_max,
+                    d.o3_8h_windows,
+                    d.hours,
+                    d.aqi,
+                    d.level,
+                    d.primary,
+                    d.stations,
+                    d.updated_ms
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn air_days(&self, site: Option<&str>, from_day: &str, to_day: &str) -> Result<Vec<AirDay>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {AIR_DAY_COLUMNS} FROM air_days
+             WHERE (?1 IS NULL OR site = ?1) AND day >= ?2 AND day <= ?3 ORDER BY site, day"
+        ))?;
+        let rows = st.query_map(params![site, from_day, to_day], air_day_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn watermark(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM watermarks WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_watermark(&mut self, name: &str, value: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO watermarks(name, value) VALUES(?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
     }
 }

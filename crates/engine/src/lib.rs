@@ -1,0 +1,31 @@
+//! # engine — roll-ups and evaluations over the store
+//!
+//! Reads what the store holds, applies the `standards` crate, and writes derived tables back
+//! through the [`store::Store`] trait, so a request never recomputes from raw values.
+//! Incremental: [`air::AirEngine::touched`] names the (station, day) pairs a commit touched and
+//! [`air::AirEngine::update`] recomputes only those. See `docs/engine.md`.
+//!
+//! Module map:
+//! - [`time`]: Beijing natural days of stored UTC instants, HJ 212 hour-start labels as
+//!   [`standards::date::HourStart`].
+//! - [`air`]: station and county daily values, MDA8, daily AQI by the rules in force (derived
+//!   table `air_days`), incremental update, cold rebuild, catch-up by watermark.
+//! - [`air_report`]: the period (year/month) report per station and for the county.
+
+pub mod air;
+pub mod air_report;
+pub mod time;
+
+pub use air::{AirEngine, AirStation, UpdateStats};
+pub use air_report::{AirReport, AreaReport, DailyEntry, RulesChoice};
+
+/// Engine errors.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
