@@ -8,6 +8,7 @@ mod device;
 mod eval;
 mod export;
 mod hj212_cmd;
+mod report;
 mod serve;
 mod simulate;
 
@@ -39,6 +40,9 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Export stored values as JSON lines or CSV.
     Export(export::ExportArgs),
+    /// Reports the bureau sends upward (air; water, sources and indicators to come).
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Evaluate measurements against the national standards (JSON lines in, JSON lines out).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -61,6 +65,7 @@ fn main() -> std::process::ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Hj212(cmd) => hj212_cmd::run(cmd),
         Command::Eval(cmd) => eval::run(cmd),
+        Command::Report(cmd) => report::run(cmd),
     };
     match result {
         Ok(code) => code,
