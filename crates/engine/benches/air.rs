@@ -41,7 +41,7 @@ fn hour_values(sites: usize, t: i64, seed: u64) -> Vec<Measurement> {
                 time: t,
                 value: v.parse().unwrap(),
                 text: v,
-                flag: Some(if x % 97 == 0 { "D" } else { "N" }.into()),
+                flag: Some(if x.is_multiple_of(97) { "D" } else { "N" }.into()),
                 eflag: None,
                 mn: format!("MN{s:02}"),
             });
