@@ -506,12 +506,18 @@ impl Device {
         );
     }
 
+    /// Whether the device has this live upload (restaurants kept open keep sending at night).
+    fn live_applies(&self, ctx: &Ctx, up: Upload, t: i64) -> bool {
+        applies(&self.dev, up, t)
+            || (ctx.cfg.fume_always_open && self.dev.kind == SiteKind::Fume && up != Upload::Day)
+    }
+
     /// Live: what is due now (real-time tick, completed intervals).
     fn live_due(&mut self, ctx: &Ctx) {
         let now_i = Instant::now();
         let now = now_ms() / 1000;
         if now_i >= self.next_tick {
-            if self.state.realtime && applies(&self.dev, Upload::Rtd, now) {
+            if self.state.realtime && self.live_applies(ctx, Upload::Rtd, now) {
                 self.queue.push_back(Out::Upload {
                     up: Upload::Rtd,
                     t: now,
@@ -533,13 +539,13 @@ impl Device {
             let fl = |t: i64, s: i64| t - t.rem_euclid(s);
             if fl(now, min) > fl(prev, min) {
                 let t = fl(now, min) - min;
-                if applies(&self.dev, Upload::Min, t) {
+                if self.live_applies(ctx, Upload::Min, t) {
                     self.queue.push_back(Out::Upload { up: Upload::Min, t });
                 }
             }
             if floor_hour(now) > floor_hour(prev) {
                 let t = floor_hour(now) - HOUR;
-                if applies(&self.dev, Upload::Hour, t) {
+                if self.live_applies(ctx, Upload::Hour, t) {
                     self.queue.push_back(Out::Upload {
                         up: Upload::Hour,
                         t,
