@@ -77,10 +77,7 @@ fn air(a: AirArgs) -> anyhow::Result<std::process::ExitCode> {
         Some(dir) => Profile::load_dir(dir).with_context(|| format!("{}", dir.display()))?,
         None => Profile::dianjiang(),
     };
-    let engine = AirEngine::new(profile.sites_by_kind(SiteKind::Air).map(|s| AirStation {
-        site: s.code.clone(),
-        urban: s.air.as_ref().is_some_and(|x| x.urban),
-    }));
+    let engine = air_engine(&profile);
     let mut store = SqliteStore::open(&a.data)
         .with_context(|| format!("opening the data folder {}", a.data.display()))?;
     let stats = engine.catch_up(&mut store).context("updating air_days")?;
@@ -154,4 +151,12 @@ fn write_csv(out: &mut dyn Write, rep: &AirReport) -> anyhow::Result<()> {
     }
     w.flush()?;
     Ok(())
+}
+
+/// The air engine over the profile's air stations (urban ones enter the county mean).
+pub fn air_engine(profile: &Profile) -> AirEngine {
+    AirEngine::new(profile.sites_by_kind(SiteKind::Air).map(|s| AirStation {
+        site: s.code.clone(),
+        urban: s.air.as_ref().is_some_and(|x| x.urban),
+    }))
 }

@@ -87,11 +87,19 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("loading devices: {e}"))?,
     );
     let metrics = Arc::new(Metrics::default());
+    // The engine keeps derived air days up to date from what each commit touched; a
+    // catch-up first derives whatever arrived while it was not running.
+    let air = crate::report::air_engine(&profile);
+    let mut engine_store = SqliteStore::open_with(&a.data, &opts)?;
+    let caught = air
+        .catch_up(&mut engine_store)
+        .context("deriving air days at start")?;
+    tracing::info!(?caught, "air days caught up");
     let (writer, writer_thread) = spawn_writer(
         Box::new(store),
         WriterConfig::default(),
         metrics.clone(),
-        Vec::new(),
+        vec![air.observer(Box::new(engine_store))],
     );
     let cfg = GatewayConfig {
         mode: if a.strict {
