@@ -222,18 +222,31 @@ impl Gateway {
             started: Instant::now(),
         };
         let mut open = true;
+        let mut idle = Duration::ZERO;
+        // Wake at least this often: a device that ends frames without CR LF has its last frame
+        // released by `flush_idle` instead of waiting for the next packet.
+        let tick = Duration::from_secs(2).min(self.cfg.idle_timeout);
         while open {
             let readable = tokio::select! {
-                r = tokio::time::timeout(self.cfg.idle_timeout, rd.readable()) => r,
+                r = tokio::time::timeout(tick, rd.readable()) => r,
                 _ = shutdown.changed() => break,
             };
             match readable {
                 Err(_) => {
-                    tracing::debug!(peer = %peer, "idle timeout");
-                    break;
+                    if let Some(r) = ctx.decoder.flush_idle() {
+                        if !self.frame(r, &mut ctx).await {
+                            break;
+                        }
+                    }
+                    idle += tick;
+                    if idle >= self.cfg.idle_timeout {
+                        tracing::debug!(peer = %peer, "idle timeout");
+                        break;
+                    }
+                    continue;
                 }
                 Ok(Err(_)) => break,
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => idle = Duration::ZERO,
             }
             match read_some(&rd, &mut ctx.decoder) {
                 Ok(0) => {

@@ -2,7 +2,7 @@
 //!
 //! Devices are added by `qingshan device add/import` (another process) or the API, so the
 //! registry reloads from the store: periodically, and when an unknown MN shows up (at most
-//! once a second, so a flood of unknown MNs cannot hammer the store).
+//! four times a second, so a flood of unknown MNs cannot hammer the store).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -48,7 +48,7 @@ impl Registry {
             devices: RwLock::new(HashMap::new()),
             loader,
             last_reload: Mutex::new(Instant::now()),
-            min_interval: Duration::from_secs(1),
+            min_interval: Duration::from_millis(250),
         };
         r.reload()?;
         Ok(r)

@@ -453,3 +453,22 @@ async fn shutdown_under_load_keeps_every_ack() {
     }
     assert!(total > 0, "some packets were acknowledged before shutdown");
 }
+
+/// Field captures show loggers that end frames with no CR LF (hj212.md §2, `no_tail`): the last
+/// such frame is released by the idle tick, so the device still gets its 9014 without having to
+/// send another packet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frame_without_tail_is_acked_after_idle_tick() {
+    let mut d = device(1);
+    d.allow = vec!["no_tail".into()];
+    let h = start(vec![d.clone()], GatewayConfig::default()).await;
+    let mut s = TcpStream::connect(h.addr).await.unwrap();
+    let mut f = upload(&d, 1, 1, 5);
+    f.truncate(f.len() - 2);
+    s.write_all(&f).await.unwrap();
+    let acks = read_frames(&mut s, 1, Duration::from_secs(8)).await;
+    assert_eq!(acks.len(), 1);
+    let (store, metrics, _dir) = h.stop().await;
+    assert_eq!(count(&store, &ValueFilter::default()), 2);
+    assert_eq!(metrics.deviation_count(hj212::Deviation::NoTail), 1);
+}
