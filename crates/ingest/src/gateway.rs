@@ -483,6 +483,9 @@ impl Gateway {
                 "unknown command code CN={cn}"
             )));
         }
+        if self.registry.get(mn).is_none() {
+            return Err(CommandError::UnknownDevice(mn.to_string()));
+        }
         let (tx, st, pw, version) = {
             let sessions = self.lock_sessions();
             let s = sessions

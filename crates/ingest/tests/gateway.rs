@@ -349,6 +349,16 @@ async fn backfill_command_round_trip() {
     let mut cns: Vec<&str> = first.iter().map(|p| p.cn()).collect();
     cns.sort();
     assert_eq!(cns, ["1012", "9014"]);
+    let stranger = h.gateway.send_command("FFFF", "2061", vec![]).await;
+    assert!(
+        matches!(stranger, Err(ingest::CommandError::UnknownDevice(_))),
+        "{stranger:?}"
+    );
+    let bad_cn = h.gateway.send_command(&d.mn, "4242", vec![]).await;
+    assert!(
+        matches!(bad_cn, Err(ingest::CommandError::Invalid(_))),
+        "{bad_cn:?}"
+    );
     let sent = h
         .gateway
         .send_command(
