@@ -17,6 +17,21 @@ use serde::Serialize;
 mod sqlite;
 pub use sqlite::{SqliteOptions, SqliteStore};
 
+// Domain extensions: each module defines an extension trait of `Store` for its derived
+// tables, implements it for `SqliteStore`, and lists its `CREATE TABLE IF NOT EXISTS` schema
+// here so that opening a store creates it.
+pub mod alarms;
+pub mod quality;
+pub mod sources;
+pub mod water;
+
+pub(crate) const DOMAIN_SCHEMAS: &[&str] = &[
+    water::SCHEMA,
+    sources::SCHEMA,
+    quality::SCHEMA,
+    alarms::SCHEMA,
+];
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]

@@ -151,7 +151,9 @@ impl Default for SqliteOptions {
 }
 
 pub struct SqliteStore {
-    conn: Connection,
+    /// Shared with the domain modules (`crate::water`, `crate::sources`, …) that implement
+    /// their extension traits for this store.
+    pub(crate) conn: Connection,
     path: PathBuf,
     series: HashMap<String, i64>,
     mn_ids: HashMap<String, i64>,
@@ -179,6 +181,9 @@ impl SqliteStore {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.execute_batch(SCHEMA)?;
+        for domain in crate::DOMAIN_SCHEMAS {
+            conn.execute_batch(domain)?;
+        }
         let version: Option<i64> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key='schema_version'",
