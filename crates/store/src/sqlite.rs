@@ -392,22 +392,31 @@ impl Store for SqliteStore {
             let mut stats = CommitStats::default();
             let mut state: BTreeMap<&str, (i64, &str, &str, u64, u64)> = BTreeMap::new();
             let mut deviations: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+            // Resolve every id first (each may insert), then run one prepared upsert for all
+            // values: looking the statement up per value cost more than the insert itself.
+            let mut ids: Vec<(i64, i64)> =
+                Vec::with_capacity(batch.iter().map(|p| p.values.len()).sum());
             for p in batch {
                 let device = self.mn_id(&p.mn)?;
                 for v in &p.values {
-                    let series = self.series_id(&v.site, &v.code, &v.field, v.period)?;
-                    let mut ins = self.conn.prepare_cached(
-                        "INSERT INTO measurements(series, time, value, text, flag, eflag, device, received_ms)
-                         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                         ON CONFLICT(series, time) DO UPDATE SET value=excluded.value,
-                           text=excluded.text, flag=excluded.flag, eflag=excluded.eflag,
-                           device=excluded.device, received_ms=excluded.received_ms",
-                    )?;
-                    let value = if v.value.is_finite() {
-                        Some(v.value)
-                    } else {
-                        None
-                    };
+                    ids.push((
+                        self.series_id(&v.site, &v.code, &v.field, v.period)?,
+                        device,
+                    ));
+                }
+            }
+            let mut ins = self.conn.prepare_cached(
+                "INSERT INTO measurements(series, time, value, text, flag, eflag, device, received_ms)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(series, time) DO UPDATE SET value=excluded.value,
+                   text=excluded.text, flag=excluded.flag, eflag=excluded.eflag,
+                   device=excluded.device, received_ms=excluded.received_ms",
+            )?;
+            let mut ids = ids.into_iter();
+            for p in batch {
+                for v in &p.values {
+                    let (series, device) = ids.next().expect("one id pair per value");
+                    let value = v.value.is_finite().then_some(v.value);
                     ins.execute(params![
                         series,
                         v.time,
@@ -420,6 +429,9 @@ impl Store for SqliteStore {
                     ])?;
                     stats.values += 1;
                 }
+            }
+            drop(ins);
+            for p in batch {
                 stats.packets += 1;
                 let e = state.entry(&p.mn).or_insert((0, "", "", 0, 0));
                 if p.received_ms >= e.0 {
