@@ -21,6 +21,7 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 // tables, implements it for `SqliteStore`, and lists its `CREATE TABLE IF NOT EXISTS` schema
 // here so that opening a store creates it.
 pub mod alarms;
+pub mod indicators;
 pub mod quality;
 pub mod sources;
 pub mod water;
@@ -30,6 +31,7 @@ pub(crate) const DOMAIN_SCHEMAS: &[&str] = &[
     sources::SCHEMA,
     quality::SCHEMA,
     alarms::SCHEMA,
+    indicators::SCHEMA,
 ];
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
