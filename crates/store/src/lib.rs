@@ -20,6 +20,7 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 // Domain extensions: each module defines an extension trait of `Store` for its derived
 // tables, implements it for `SqliteStore`, and lists its `CREATE TABLE IF NOT EXISTS` schema
 // here so that opening a store creates it.
+pub mod accounts;
 pub mod alarms;
 pub mod indicators;
 pub mod quality;
@@ -32,6 +33,7 @@ pub(crate) const DOMAIN_SCHEMAS: &[&str] = &[
     quality::SCHEMA,
     alarms::SCHEMA,
     indicators::SCHEMA,
+    accounts::SCHEMA,
 ];
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
