@@ -14,6 +14,7 @@
 
 pub mod air;
 pub mod air_report;
+pub mod indicators;
 pub mod time;
 
 pub use air::{AirEngine, AirStation, UpdateStats};
