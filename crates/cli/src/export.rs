@@ -104,6 +104,8 @@ pub fn run(a: ExportArgs) -> anyhow::Result<std::process::ExitCode> {
             .map_err(|e| anyhow::anyhow!("--period: {e}"))?,
         from: time_arg("from", &a.from)?,
         to: time_arg("to", &a.to)?,
+        // The export is the raw view: values as the devices sent them, operator marks aside.
+        raw: true,
     };
     if !a.data.join("qingshan.db").exists() {
         anyhow::bail!(

@@ -15,10 +15,14 @@
 pub mod air;
 pub mod air_report;
 pub mod indicators;
+pub mod quality;
+pub mod quality_report;
 pub mod time;
 
 pub use air::{AirEngine, AirStation, UpdateStats};
 pub use air_report::{AirReport, AreaReport, DailyEntry, RulesChoice};
+pub use quality::{QualityConfig, QualityEngine, QualityStats};
+pub use quality_report::QualityReport;
 
 /// Engine errors.
 #[derive(Debug, thiserror::Error)]

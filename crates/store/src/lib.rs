@@ -111,6 +111,10 @@ pub struct ValueFilter {
     pub from: Option<i64>,
     /// Exclusive UTC seconds.
     pub to: Option<i64>,
+    /// `false` (default): the *audited view* — values an operator marked invalid are left out
+    /// and values marked valid come with flag `N` (see [`quality`]). `true`: the stored values
+    /// exactly as the devices sent them (exports).
+    pub raw: bool,
 }
 
 /// A command the platform sent to a device, and what came back.

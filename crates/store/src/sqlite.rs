@@ -520,7 +520,8 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(&Measurement) -> Result<()>,
     ) -> Result<()> {
         let mut sql = String::from(
-            "SELECT s.site, s.code, s.field, s.period, m.time, m.value, m.text, m.flag, m.eflag, i.mn
+            "SELECT s.site, s.code, s.field, s.period, m.time, m.value, m.text, m.flag, m.eflag, i.mn,
+                    m.series
              FROM measurements m JOIN series s ON s.id = m.series JOIN mn_ids i ON i.id = m.device
              WHERE 1=1",
         );
@@ -550,6 +551,12 @@ impl Store for SqliteStore {
             args.push(Box::new(to));
         }
         sql.push_str(" ORDER BY m.series, m.time");
+        // Audited view: operator marks of the range, loaded first (nothing when none exist).
+        let marks = if filter.raw {
+            HashMap::new()
+        } else {
+            crate::quality::marks_map(&self.conn, filter.from, filter.to)?
+        };
         let mut st = self.conn.prepare(&sql)?;
         let mut rows = st.query(params_from_iter(args.iter().map(|a| a.as_ref())))?;
         while let Some(r) = rows.next()? {
@@ -568,6 +575,18 @@ impl Store for SqliteStore {
                 eflag: r.get(8)?,
                 mn: r.get(9)?,
             };
+            if !marks.is_empty() {
+                match marks.get(&(r.get::<_, i64>(10)?, m.time)) {
+                    Some(false) => continue,
+                    Some(true) => {
+                        let mut m = m;
+                        m.flag = Some("N".into());
+                        f(&m)?;
+                        continue;
+                    }
+                    None => {}
+                }
+            }
             f(&m)?;
         }
         Ok(())
