@@ -1,0 +1,645 @@
+//! The alarm rules that work from what the store holds today, and [`AlarmEngine`] that runs
+//! them: on every commit (exceedance / pre-warning of outlet hour values, AQI level jump of the
+//! derived `air_days`) and on a periodic [`AlarmEngine::tick`] (device offline, overdue
+//! escalation). Other evaluations raise through [`crate::alarms::AlarmSink`].
+//!
+//! (a) **Exceedance / pre-warning** (超标 / 预警): the outlet's hourly value (HJ 212 2061) of a
+//!     pollutant that has a permit limit in the profile. Flue gas: the O2-corrected `ZsAvg`
+//!     (折算浓度, the value the emission standards limit); if the device sent no `ZsAvg` for
+//!     that hour, its `Avg` (documented fallback). Wastewater: `Avg`. Only valid values (flag
+//!     `N` or none, HJ 212-2017 Table 8; finite). The verdict is
+//!     `standards::emissions::PollutantLimit::complies` (upper limit inclusive, pH range); the
+//!     pre-warning is `value ≥ share × upper` while compliant (share default 0.8, engine
+//!     policy). Severity: exceedance multiple `(C − L)/L` < 1 → warning (较重), < 3 → major
+//!     (严重), ≥ 3 → critical (特别严重); below a lower limit → warning; pre-warning → info
+//!     (一般). An hour that exceeds clears the pre-warning and vice versa; a compliant hour
+//!     below the share clears both. Computed from the stored hour values directly (the
+//!     sources engine's exceedance events had not landed when this was written).
+//! (b) **Offline** (设备离线): a registered device with no packet for `multiple` × its interval
+//!     (RtdInterval if set, else the minute interval; default multiple 3), or 2 h when the
+//!     registry knows no interval (hour-only devices). One alarm per site (all its devices
+//!     listed); severity warning, major after 24 h. Cleared at the first tick that finds every
+//!     device of the site back.
+//! (c) **AQI jump** (AQI 级别跃升): a station's (or the county's) daily AQI level from
+//!     `air_days` rises by ≥ 2 levels from the previous day, or is ≥ 4 (中度污染 and worse,
+//!     HJ 633 Table 2 levels via `standards::aqi::category`). Severity: level 4 → warning,
+//!     5 → major, 6 → critical; a jump to level ≤ 3 → info. A later day without the condition
+//!     clears it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
+
+use model::{Measurement, Period};
+use standards::emissions::PollutantLimit;
+use standards::{Date, Decimal};
+use store::alarms::{AlarmStore, Severity};
+use store::{IntakePacket, ValueFilter, COUNTY_SITE};
+
+use super::{rule, AlarmInput, Alarms};
+use crate::air::CODES as AIR_CODES;
+use crate::time::{day_start_utc, hour_start_of};
+use crate::{EngineError, Result};
+
+/// A permit limit of an outlet (from the profile's `limits`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutletLimit {
+    /// Outlet site code (e.g. `ENT-ZQBL-01`).
+    pub site: String,
+    /// HJ 212 pollutant code.
+    pub pollutant: String,
+    /// Chinese name (颗粒物, 化学需氧量 …).
+    pub name: String,
+    pub unit: String,
+    pub upper: Option<f64>,
+    pub lower: Option<f64>,
+    /// Judge the O2-corrected `ZsAvg` (flue gas) rather than `Avg`.
+    pub corrected: bool,
+}
+
+/// Offline rule settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfflinePolicy {
+    /// Intervals without a packet before a device is offline.
+    pub multiple: i64,
+    /// Threshold for devices whose registry entry has no interval (hour-only devices), s.
+    pub hour_only_s: i64,
+    /// Offline longer than this → major, s.
+    pub major_after_s: i64,
+    /// Raise for registered devices that never sent anything.
+    pub include_never_seen: bool,
+}
+
+impl Default for OfflinePolicy {
+    fn default() -> Self {
+        OfflinePolicy {
+            multiple: 3,
+            hour_only_s: 7_200,
+            major_after_s: 86_400,
+            include_never_seen: true,
+        }
+    }
+}
+
+/// What the engine's rules need.
+#[derive(Debug, Clone)]
+pub struct AlarmConfig {
+    /// Pre-warning share of the upper limit (0 < share < 1; default 0.8).
+    pub prewarn_share: f64,
+    pub outlets: Vec<OutletLimit>,
+    pub offline: OfflinePolicy,
+    /// Air stations whose daily AQI level is watched ([`COUNTY_SITE`] may be listed too).
+    pub aqi_sites: Vec<String>,
+}
+
+impl Default for AlarmConfig {
+    fn default() -> Self {
+        AlarmConfig {
+            prewarn_share: 0.8,
+            outlets: Vec::new(),
+            offline: OfflinePolicy::default(),
+            aqi_sites: Vec::new(),
+        }
+    }
+}
+
+impl AlarmConfig {
+    /// The profile's outlet limits (flue gas judged on `ZsAvg`) and air stations (plus the
+    /// county row), default shares and offline policy. Restaurant fume limits are not included
+    /// (the sources engine judges fume).
+    pub fn from_profile(p: &profile::Profile) -> AlarmConfig {
+        use profile::SiteKind;
+        let mut cfg = AlarmConfig::default();
+        for s in p
+            .sites_by_kind(SiteKind::FlueGas)
+            .chain(p.sites_by_kind(SiteKind::Wastewater))
+        {
+            let Some(o) = &s.outlet else { continue };
+            for l in &o.limits {
+                cfg.outlets.push(OutletLimit {
+                    site: s.code.clone(),
+                    pollutant: l.pollutant.clone(),
+                    name: l.name.clone(),
+                    unit: l.unit.clone(),
+                    upper: l.upper,
+                    lower: l.lower,
+                    corrected: s.kind == SiteKind::FlueGas,
+                });
+            }
+        }
+        cfg.aqi_sites = p
+            .sites_by_kind(SiteKind::Air)
+            .map(|s| s.code.clone())
+            .collect();
+        cfg.aqi_sites.push(COUNTY_SITE.to_string());
+        cfg
+    }
+}
+
+/// What a run of the rules did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleStats {
+    /// Outlet hours judged.
+    pub hours: usize,
+    /// Station days judged.
+    pub days: usize,
+    pub raised: usize,
+    pub cleared: usize,
+    /// Devices found offline / sites with an offline alarm raised.
+    pub offline_sites: usize,
+    /// Overdue escalations.
+    pub escalated: usize,
+}
+
+/// Watermark of [`AlarmEngine::catch_up`].
+pub const WATERMARK: &str = "alarms.received_ms";
+
+/// Runs the alarm rules.
+#[derive(Debug, Clone)]
+pub struct AlarmEngine {
+    share: Decimal,
+    limits: HashMap<(String, String), OutletLimit>,
+    offline: OfflinePolicy,
+    aqi_sites: BTreeSet<String>,
+}
+
+fn dec(v: f64) -> Option<Decimal> {
+    Decimal::try_from(v).ok()
+}
+
+fn valid(m: &Measurement) -> bool {
+    m.flag.as_deref().is_none_or(|f| f == "N") && m.value.is_finite()
+}
+
+fn value_of(m: &Measurement) -> Option<Decimal> {
+    Decimal::from_str(m.text.trim())
+        .ok()
+        .or_else(|| dec(m.value))
+}
+
+fn fmt_num(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+impl AlarmEngine {
+    pub fn new(cfg: AlarmConfig) -> Result<AlarmEngine> {
+        if !(cfg.prewarn_share > 0.0 && cfg.prewarn_share < 1.0) {
+            return Err(EngineError::Invalid(format!(
+                "alarm config: prewarn_share {} must be between 0 and 1 (exclusive)",
+                cfg.prewarn_share
+            )));
+        }
+        if cfg.offline.multiple < 1 || cfg.offline.hour_only_s < 1 {
+            return Err(EngineError::Invalid(
+                "alarm config: offline multiple and hour_only_s must be at least 1".into(),
+            ));
+        }
+        let mut limits = HashMap::new();
+        for l in cfg.outlets {
+            if l.upper.is_none() && l.lower.is_none() {
+                continue;
+            }
+            limits.insert((l.site.clone(), l.pollutant.clone()), l);
+        }
+        Ok(AlarmEngine {
+            share: dec(cfg.prewarn_share).unwrap_or(Decimal::ONE),
+            limits,
+            offline: cfg.offline,
+            aqi_sites: cfg.aqi_sites.into_iter().collect(),
+        })
+    }
+
+    fn is_outlet_hour(&self, site: &str, code: &str, field: &str, period: Period) -> bool {
+        period == Period::Hour
+            && (field == "Avg" || field == "ZsAvg")
+            && self
+                .limits
+                .contains_key(&(site.to_string(), code.to_string()))
+    }
+
+    fn is_air_hour(&self, site: &str, code: &str, field: &str, period: Period) -> bool {
+        period == Period::Hour
+            && field == crate::air::FIELD
+            && AIR_CODES.contains(&code)
+            && self.aqi_sites.contains(site)
+    }
+
+    /// Outlet hours (site, code, hour start) and station days a batch touched.
+    pub fn touched(&self, packets: &[IntakePacket]) -> Touched {
+        let mut t = Touched::default();
+        for m in packets.iter().flat_map(|p| &p.values) {
+            self.touch(&mut t, &m.site, &m.code, &m.field, m.period, m.time);
+        }
+        t
+    }
+
+    fn touch(
+        &self,
+        t: &mut Touched,
+        site: &str,
+        code: &str,
+        field: &str,
+        period: Period,
+        time: i64,
+    ) {
+        if self.is_outlet_hour(site, code, field, period) {
+            t.hours.insert((site.to_string(), code.to_string(), time));
+        } else if self.is_air_hour(site, code, field, period) {
+            let d = hour_start_of(time).date;
+            t.days.insert((site.to_string(), d));
+            if self.aqi_sites.contains(COUNTY_SITE) {
+                t.days.insert((COUNTY_SITE.to_string(), d));
+            }
+        }
+    }
+
+    /// Judges what a commit touched. Run after the air engine updated `air_days`.
+    pub fn update(
+        &self,
+        store: &mut dyn AlarmStore,
+        t: &Touched,
+        now_ms: i64,
+    ) -> Result<RuleStats> {
+        let mut st = RuleStats::default();
+        self.judge_hours(store, &t.hours, now_ms, &mut st)?;
+        self.judge_days(store, &t.days, now_ms, &mut st)?;
+        Ok(st)
+    }
+
+    fn judge_hours(
+        &self,
+        store: &mut dyn AlarmStore,
+        hours: &BTreeSet<(String, String, i64)>,
+        now_ms: i64,
+        st: &mut RuleStats,
+    ) -> Result<()> {
+        // Per site: one read of the hour range touched.
+        let mut by_site: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for (site, _, t) in hours {
+            let e = by_site.entry(site).or_insert((*t, *t));
+            e.0 = e.0.min(*t);
+            e.1 = e.1.max(*t);
+        }
+        for (site, (from, to)) in by_site {
+            // (code, time) → (Avg, ZsAvg)
+            let mut vals: BTreeMap<(String, i64), (Option<Measurement>, Option<Measurement>)> =
+                BTreeMap::new();
+            let filter = ValueFilter {
+                site: Some(site.to_string()),
+                period: Some(Period::Hour),
+                from: Some(from),
+                to: Some(to + 1),
+                ..ValueFilter::default()
+            };
+            store.for_each_value(&filter, &mut |m| {
+                if hours.contains(&(m.site.clone(), m.code.clone(), m.time)) {
+                    let e = vals.entry((m.code.clone(), m.time)).or_default();
+                    match m.field.as_str() {
+                        "Avg" => e.0 = Some(m.clone()),
+                        "ZsAvg" => e.1 = Some(m.clone()),
+                        _ => {}
+                    }
+                }
+                Ok(())
+            })?;
+            // Time order per pollutant, so the last hour decides what stays raised.
+            let mut ordered: Vec<_> = vals.into_iter().collect();
+            ordered.sort_by(|a, b| (a.0 .1, &a.0 .0).cmp(&(b.0 .1, &b.0 .0)));
+            let mut alarms = Alarms::with_clock(&mut *store, now_ms);
+            for ((code, time), (avg, zs)) in ordered {
+                let Some(limit) = self.limits.get(&(site.to_string(), code.clone())) else {
+                    continue;
+                };
+                let (m, corrected) = match (limit.corrected, zs, avg) {
+                    (true, Some(z), _) if valid(&z) => (z, true),
+                    (_, _, Some(a)) if valid(&a) => (a, false),
+                    _ => continue,
+                };
+                let Some(v) = value_of(&m) else { continue };
+                st.hours += 1;
+                self.judge_one(&mut alarms, limit, &m, v, corrected, time, st)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn judge_one(
+        &self,
+        alarms: &mut Alarms<'_>,
+        l: &OutletLimit,
+        m: &Measurement,
+        v: Decimal,
+        corrected: bool,
+        time: i64,
+        st: &mut RuleStats,
+    ) -> Result<()> {
+        let limit = PollutantLimit {
+            pollutant: l.pollutant.clone(),
+            unit: l.unit.clone(),
+            max: l.upper.and_then(dec),
+            min: l.lower.and_then(dec),
+            range: None,
+            reference_o2_pct: None,
+            conditions: Vec::new(),
+            note: None,
+        };
+        let at_ms = time * 1000;
+        let when = model::format_beijing(time);
+        let kind = if corrected { "折算" } else { "实测" };
+        let vf = m.value;
+        let key = |r: &str| (r.to_string(), l.site.clone(), l.pollutant.clone());
+        let clear = |alarms: &mut Alarms<'_>, r: &str, st: &mut RuleStats| -> Result<()> {
+            let (r, s, p) = key(r);
+            if let super::ClearOutcome::Cleared(_) = alarms.clear(&r, &s, Some(&p), at_ms)? {
+                st.cleared += 1;
+            }
+            Ok(())
+        };
+        if !limit.complies(v) {
+            let (severity, detail) = match limit.exceedance_multiple(v) {
+                Some(x) => {
+                    let sev = if x < Decimal::ONE {
+                        Severity::Warning
+                    } else if x < Decimal::from(3) {
+                        Severity::Major
+                    } else {
+                        Severity::Critical
+                    };
+                    (
+                        sev,
+                        format!(
+                            "{when} 小时{kind}浓度 {} {}，超过许可限值 {} {}，超标 {} 倍",
+                            m.text,
+                            l.unit,
+                            fmt_num(l.upper.unwrap_or_default()),
+                            l.unit,
+                            x.round_dp(2)
+                        ),
+                    )
+                }
+                None => (
+                    Severity::Warning,
+                    format!(
+                        "{when} 小时{kind}值 {} {}，超出许可范围（下限 {}，上限 {}）",
+                        m.text,
+                        l.unit,
+                        l.lower.map(fmt_num).unwrap_or("—".into()),
+                        l.upper.map(fmt_num).unwrap_or("—".into())
+                    ),
+                ),
+            };
+            alarms.raise(AlarmInput {
+                rule: rule::EXCEEDANCE.into(),
+                site: l.site.clone(),
+                pollutant: Some(l.pollutant.clone()),
+                severity,
+                title: format!("{} {}超标", l.site, l.name),
+                detail,
+                value: Some(vf),
+                limit: l.upper.or(l.lower),
+                at_ms,
+            })?;
+            st.raised += 1;
+            clear(alarms, rule::PRE_WARNING, st)?;
+            return Ok(());
+        }
+        let warn = limit.max.is_some_and(|mx| v >= mx * self.share);
+        if warn {
+            let upper = l.upper.unwrap_or_default();
+            alarms.raise(AlarmInput {
+                rule: rule::PRE_WARNING.into(),
+                site: l.site.clone(),
+                pollutant: Some(l.pollutant.clone()),
+                severity: Severity::Info,
+                title: format!("{} {}接近限值（预警）", l.site, l.name),
+                detail: format!(
+                    "{when} 小时{kind}浓度 {} {}，达到许可限值 {} {} 的 {}%",
+                    m.text,
+                    l.unit,
+                    fmt_num(upper),
+                    l.unit,
+                    (v / limit.max.unwrap_or(Decimal::ONE) * Decimal::from(100)).round_dp(1)
+                ),
+                value: Some(vf),
+                limit: l.upper,
+                at_ms,
+            })?;
+            st.raised += 1;
+        } else {
+            clear(alarms, rule::PRE_WARNING, st)?;
+        }
+        clear(alarms, rule::EXCEEDANCE, st)
+    }
+
+    fn judge_days(
+        &self,
+        store: &mut dyn AlarmStore,
+        days: &BTreeSet<(String, Date)>,
+        now_ms: i64,
+        st: &mut RuleStats,
+    ) -> Result<()> {
+        for (site, day) in days {
+            let rows = store.air_days(Some(site), &day.pred().to_string(), &day.to_string())?;
+            let today = rows.iter().find(|r| r.day == day.to_string());
+            let Some(level) = today.and_then(|r| r.level) else {
+                continue; // no AQI (yet): nothing to judge
+            };
+            st.days += 1;
+            let prev = rows
+                .iter()
+                .find(|r| r.day == day.pred().to_string())
+                .and_then(|r| r.level);
+            let jump = prev.map(|p| level - p).filter(|d| *d >= 2);
+            let at_ms = day_start_utc(*day) * 1000;
+            let mut alarms = Alarms::with_clock(&mut *store, now_ms);
+            if level >= 4 || jump.is_some() {
+                let aqi = today.and_then(|r| r.aqi).unwrap_or_default();
+                let cat = standards::aqi::category(aqi.clamp(0, 500) as u16);
+                let severity = match level {
+                    6.. => Severity::Critical,
+                    5 => Severity::Major,
+                    4 => Severity::Warning,
+                    _ => Severity::Info,
+                };
+                let primary = today.map(|r| r.primary.as_str()).unwrap_or("");
+                let mut detail = format!("{day} 日 AQI {aqi}，{}（{}）", cat.level_cn, cat.name_cn);
+                if let (Some(p), Some(d)) = (prev, jump) {
+                    detail.push_str(&format!("，较前一日（{p} 级）上升 {d} 级"));
+                }
+                if !primary.is_empty() {
+                    detail.push_str(&format!("，首要污染物 {primary}"));
+                }
+                let name = if site == COUNTY_SITE { "全县" } else { site };
+                alarms.raise(AlarmInput {
+                    rule: rule::AQI_JUMP.into(),
+                    site: site.clone(),
+                    pollutant: None,
+                    severity,
+                    title: format!("{name} 空气质量{}", cat.name_cn),
+                    detail,
+                    value: Some(aqi as f64),
+                    limit: None,
+                    at_ms,
+                })?;
+                st.raised += 1;
+            } else if let super::ClearOutcome::Cleared(_) =
+                alarms.clear(rule::AQI_JUMP, site, None, at_ms)?
+            {
+                st.cleared += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges everything received since the watermark (all on the first run), then advances
+    /// it. Run `AirEngine::catch_up` first so `air_days` is current.
+    pub fn catch_up(&self, store: &mut dyn AlarmStore, now_ms: i64) -> Result<RuleStats> {
+        let since = store.watermark(WATERMARK)?.unwrap_or(i64::MIN);
+        // `received_since` is inclusive; a raise is not idempotent (it counts), so start after
+        // the watermark.
+        let keys = store.received_since(Period::Hour, since.saturating_add(1))?;
+        let mut t = Touched::default();
+        let mut newest = since;
+        for k in &keys {
+            newest = newest.max(k.received_ms);
+            self.touch(&mut t, &k.site, &k.code, &k.field, k.period, k.time);
+        }
+        let st = self.update(store, &t, now_ms)?;
+        if newest > since {
+            store.set_watermark(WATERMARK, newest)?;
+        }
+        Ok(st)
+    }
+
+    /// The periodic checks: offline devices, overdue escalation.
+    pub fn tick(&self, store: &mut dyn AlarmStore, now_ms: i64) -> Result<RuleStats> {
+        let mut st = RuleStats::default();
+        self.check_offline(store, now_ms, &mut st)?;
+        st.escalated = Alarms::with_clock(&mut *store, now_ms)
+            .escalate_overdue(now_ms)?
+            .len();
+        Ok(st)
+    }
+
+    fn check_offline(
+        &self,
+        store: &mut dyn AlarmStore,
+        now_ms: i64,
+        st: &mut RuleStats,
+    ) -> Result<()> {
+        let seen: HashMap<String, Option<i64>> = store
+            .device_states()?
+            .into_iter()
+            .map(|s| (s.mn, s.last_seen_ms))
+            .collect();
+        // site → [(mn, last_seen, threshold_s)] of offline devices; sites with devices.
+        let mut offline: BTreeMap<String, Vec<(String, Option<i64>, i64)>> = BTreeMap::new();
+        let mut sites: BTreeSet<String> = BTreeSet::new();
+        for d in store.devices()? {
+            sites.insert(d.site.clone());
+            let interval = d
+                .rtd_interval
+                .map(i64::from)
+                .or(d.min_interval.map(|m| i64::from(m) * 60))
+                .filter(|i| *i > 0);
+            let threshold =
+                interval.map_or(self.offline.hour_only_s, |i| i * self.offline.multiple);
+            let last = seen.get(&d.mn).copied().flatten();
+            let off = match last {
+                Some(t) => now_ms - t > threshold * 1000,
+                None => self.offline.include_never_seen,
+            };
+            if off {
+                offline
+                    .entry(d.site.clone())
+                    .or_default()
+                    .push((d.mn.clone(), last, threshold));
+            }
+        }
+        let mut alarms = Alarms::with_clock(&mut *store, now_ms);
+        for site in &sites {
+            match offline.get(site) {
+                Some(devs) => {
+                    let longest_s = devs
+                        .iter()
+                        .map(|(_, l, _)| l.map_or(i64::MAX, |t| (now_ms - t) / 1000))
+                        .max()
+                        .unwrap_or(0);
+                    let severity = if longest_s > self.offline.major_after_s {
+                        Severity::Major
+                    } else {
+                        Severity::Warning
+                    };
+                    let parts: Vec<String> = devs
+                        .iter()
+                        .map(|(mn, l, th)| match l {
+                            Some(t) => format!(
+                                "设备 {mn} 最后数据 {}，已 {} 分钟无数据（阈值 {} 分钟）",
+                                model::format_beijing(t.div_euclid(1000)),
+                                (now_ms - t) / 60_000,
+                                th / 60
+                            ),
+                            None => format!("设备 {mn} 注册后从未上线"),
+                        })
+                        .collect();
+                    alarms.raise(AlarmInput {
+                        rule: rule::OFFLINE.into(),
+                        site: site.clone(),
+                        pollutant: None,
+                        severity,
+                        title: format!("{site} 设备离线"),
+                        detail: parts.join("；"),
+                        value: (longest_s != i64::MAX).then_some(longest_s as f64 / 60.0),
+                        limit: None,
+                        at_ms: now_ms,
+                    })?;
+                    st.raised += 1;
+                    st.offline_sites += 1;
+                }
+                None => {
+                    if let super::ClearOutcome::Cleared(_) =
+                        alarms.clear(rule::OFFLINE, site, None, now_ms)?
+                    {
+                        st.cleared += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A commit observer (`ingest::CommitObserver`): judges what each commit touched through
+    /// its own store handle. Register it **after** the air engine's observer (it reads
+    /// `air_days`). Errors go to stderr; `catch_up` repairs.
+    pub fn observer(self, mut store: Box<dyn AlarmStore>) -> crate::air::Observer {
+        Box::new(move |packets: &[IntakePacket]| {
+            let t = self.touched(packets);
+            if t.hours.is_empty() && t.days.is_empty() {
+                return;
+            }
+            let now = super::system_now_ms();
+            let newest = packets.iter().map(|p| p.received_ms).max();
+            let r = self.update(store.as_mut(), &t, now).and_then(|_| {
+                if let (Some(n), Some(w)) = (newest, store.watermark(WATERMARK)?) {
+                    if n > w {
+                        store.set_watermark(WATERMARK, n)?;
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = r {
+                eprintln!("engine: alarm rules failed: {e}");
+            }
+        })
+    }
+}
+
+/// What a commit touched, for the rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// (outlet site, pollutant, hour start UTC s).
+    pub hours: BTreeSet<(String, String, i64)>,
+    /// (station or county, Beijing day).
+    pub days: BTreeSet<(String, Date)>,
+}

@@ -1,0 +1,1013 @@
+//! Alarms: dedupe, clear, life cycle, overdue escalation, webhook delivery, and the rules
+//! (exceedance / pre-warning, offline, AQI jump) on crafted data in a temp store.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use engine::alarms::notify::{Notifier, WebhookConfig};
+use engine::alarms::{
+    rule, AlarmConfig, AlarmEngine, AlarmInput, AlarmStatus, Alarms, ClearOutcome, Dispatch,
+    Handling, OutletLimit, Severity, Touched,
+};
+use model::{Device, DeviceKind, Measurement, Period};
+use standards::Date;
+use store::alarms::{AlarmFilter, AlarmStore, NotificationStatus};
+use store::{AirDay, IntakePacket, SqliteOptions, SqliteStore, Store};
+
+const H: i64 = 3_600_000;
+/// 2025-07-01T00:00+08:00 in UTC ms.
+const T0: i64 = 1_751_299_200_000;
+
+fn open() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open_with(
+        dir.path(),
+        &SqliteOptions {
+            fsync: false,
+            cache_mib: 8,
+        },
+    )
+    .unwrap();
+    (dir, s)
+}
+
+fn input(rule: &str, site: &str, sev: Severity, value: f64, at_ms: i64) -> AlarmInput {
+    AlarmInput {
+        rule: rule.into(),
+        site: site.into(),
+        pollutant: Some("w01018".into()),
+        severity: sev,
+        title: format!("{site} 化学需氧量超标"),
+        detail: format!("值 {value}"),
+        value: Some(value),
+        limit: Some(50.0),
+        at_ms,
+    }
+}
+
+#[test]
+fn raise_twice_is_one_alarm_with_count_two() {
+    let (_d, mut s) = open();
+    let mut a = Alarms::with_clock(&mut s, T0);
+    let r1 = a
+        .raise(input(
+            rule::EXCEEDANCE,
+            "ENT-A-01",
+            Severity::Warning,
+            60.0,
+            T0,
+        ))
+        .unwrap();
+    let r2 = a
+        .raise(input(
+            rule::EXCEEDANCE,
+            "ENT-A-01",
+            Severity::Warning,
+            55.0,
+            T0 + H,
+        ))
+        .unwrap();
+    assert!(r1.created && !r2.created && !r2.escalated);
+    assert_eq!(r1.id, r2.id);
+    let all = s.alarms(&AlarmFilter::default()).unwrap();
+    assert_eq!(all.len(), 1);
+    let x = &all[0];
+    assert_eq!(x.count, 2);
+    assert_eq!((x.first_seen_ms, x.last_seen_ms), (T0, T0 + H));
+    assert_eq!(x.value, Some(55.0)); // latest
+    assert_eq!((x.peak, x.peak_ms), (Some(60.0), Some(T0))); // peak kept
+    assert_eq!(x.status, AlarmStatus::New);
+    // A different pollutant or site is a different alarm.
+    let mut b = input(rule::EXCEEDANCE, "ENT-A-01", Severity::Warning, 9.0, T0);
+    b.pollutant = Some("w21003".into());
+    let mut a = Alarms::with_clock(&mut s, T0);
+    assert!(a.raise(b).unwrap().created);
+    // One notification per new alarm.
+    let n = s.notifications().unwrap();
+    assert_eq!(n.len(), 2);
+    assert!(n.iter().all(|n| n.event == "raised"));
+}
+
+#[test]
+fn severity_only_goes_up_on_raise() {
+    let (_d, mut s) = open();
+    let mut a = Alarms::with_clock(&mut s, T0);
+    let id = a
+        .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 60.0, T0))
+        .unwrap()
+        .id;
+    let r = a
+        .raise(input(
+            rule::EXCEEDANCE,
+            "S",
+            Severity::Critical,
+            300.0,
+            T0 + H,
+        ))
+        .unwrap();
+    assert!(r.escalated);
+    let r = a
+        .raise(input(
+            rule::EXCEEDANCE,
+            "S",
+            Severity::Info,
+            51.0,
+            T0 + 2 * H,
+        ))
+        .unwrap();
+    assert!(!r.escalated);
+    let x = a.get(id).unwrap();
+    assert_eq!(x.severity, Severity::Critical);
+    assert_eq!(x.peak, Some(300.0));
+    let steps = s.alarm_steps(id).unwrap();
+    let actions: Vec<&str> = steps.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!(actions, ["raised", "escalated"]);
+    let events: Vec<String> = s
+        .notifications()
+        .unwrap()
+        .into_iter()
+        .map(|n| n.event)
+        .collect();
+    assert_eq!(events, ["raised", "escalated"]);
+}
+
+#[test]
+fn clear_then_raise_creates_a_new_alarm() {
+    let (_d, mut s) = open();
+    let mut a = Alarms::with_clock(&mut s, T0);
+    let id1 = a
+        .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 60.0, T0))
+        .unwrap()
+        .id;
+    // A clear older than the last occurrence does not end it.
+    assert_eq!(
+        a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 - H)
+            .unwrap(),
+        ClearOutcome::Stale(id1)
+    );
+    assert_eq!(
+        a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 + H)
+            .unwrap(),
+        ClearOutcome::Cleared(id1)
+    );
+    // Idempotent.
+    assert_eq!(
+        a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 + 2 * H)
+            .unwrap(),
+        ClearOutcome::NotActive
+    );
+    let old = a.get(id1).unwrap();
+    assert_eq!(old.status, AlarmStatus::Cleared);
+    assert!(!old.active);
+    assert_eq!(old.cleared_ms, Some(T0 + H));
+    let r = a
+        .raise(input(
+            rule::EXCEEDANCE,
+            "S",
+            Severity::Warning,
+            70.0,
+            T0 + 3 * H,
+        ))
+        .unwrap();
+    assert!(r.created);
+    assert_ne!(r.id, id1);
+    assert_eq!(a.get(r.id).unwrap().count, 1);
+    // The old one stays in history, unchanged.
+    assert_eq!(a.get(id1).unwrap().count, 1);
+    assert_eq!(s.alarms(&AlarmFilter::default()).unwrap().len(), 2);
+}
+
+#[test]
+fn a_dispatched_alarm_keeps_its_workflow_when_cleared() {
+    let (_d, mut s) = open();
+    let mut a = Alarms::with_clock(&mut s, T0);
+    let id = a
+        .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 60.0, T0))
+        .unwrap()
+        .id;
+    a.acknowledge(id, "张三", T0 + 1).unwrap();
+    a.dispatch(
+        id,
+        &Dispatch {
+            to: "执法支队".into(),
+            deadline_ms: T0 + 24 * H,
+        },
+        "张三",
+        T0 + 2,
+    )
+    .unwrap();
+    a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 + H)
+        .unwrap();
+    let x = a.get(id).unwrap();
+    assert_eq!(x.status, AlarmStatus::Dispatched);
+    assert!(!x.active);
+    assert_eq!(x.cleared_ms, Some(T0 + H));
+    // Still handled and closed as usual.
+    a.handle(id, &handling("李四"), T0 + 2 * H).unwrap();
+    assert_eq!(
+        a.close(id, "张三", T0 + 3 * H).unwrap().status,
+        AlarmStatus::Closed
+    );
+}
+
+fn handling(by: &str) -> Handling {
+    Handling {
+        result: "属实".into(),
+        cause: "脱硫设施故障".into(),
+        measures: "停产检修，更换循环泵".into(),
+        attachments: vec![
+            "现场照片1.jpg".into(),
+            "https://example.org/report.pdf".into(),
+        ],
+        by: by.into(),
+        at_ms: 0,
+    }
+}
+
+#[test]
+fn full_life_cycle_records_every_step() {
+    let (_d, mut s) = open();
+    let mut a = Alarms::with_clock(&mut s, T0);
+    let id = a
+        .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 60.0, T0))
+        .unwrap()
+        .id;
+    assert_eq!(
+        a.acknowledge(id, "值班员", T0 + 60_000).unwrap().status,
+        AlarmStatus::Acknowledged
+    );
+    let d = a
+        .dispatch(
+            id,
+            &Dispatch {
+                to: "500231002000".into(),
+                deadline_ms: T0 + 48 * H,
+            },
+            "值班员",
+            T0 + 120_000,
+        )
+        .unwrap();
+    assert_eq!(d.status, AlarmStatus::Dispatched);
+    assert_eq!(d.assignee.as_deref(), Some("500231002000"));
+    let h = a.handle(id, &handling("镇环保办"), T0 + 5 * H).unwrap();
+    assert_eq!(h.status, AlarmStatus::Handled);
+    let hd = h.handling.unwrap();
+    assert_eq!(hd.at_ms, T0 + 5 * H);
+    assert_eq!(hd.attachments.len(), 2);
+    // Verification rejected: reopen → dispatched again (it had been dispatched), new deadline.
+    let r = a
+        .reopen(id, "复核不通过", Some(T0 + 72 * H), "科长", T0 + 6 * H)
+        .unwrap();
+    assert_eq!(r.status, AlarmStatus::Dispatched);
+    assert_eq!(r.deadline_ms, Some(T0 + 72 * H));
+    a.handle(id, &handling("镇环保办"), T0 + 30 * H).unwrap();
+    let c = a.close(id, "科长", T0 + 31 * H).unwrap();
+    assert_eq!(c.status, AlarmStatus::Closed);
+    assert!(!c.active);
+    let steps = s.alarm_steps(id).unwrap();
+    let seq: Vec<(&str, &str, Option<&str>, &str, i64)> = steps
+        .iter()
+        .map(|s| {
+            (
+                s.action.as_str(),
+                s.by.as_str(),
+                s.from_status.as_deref(),
+                s.to_status.as_str(),
+                s.at_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seq,
+        [
+            ("raised", "system", None, "new", T0),
+            ("ack", "值班员", Some("new"), "acknowledged", T0 + 60_000),
+            (
+                "dispatch",
+                "值班员",
+                Some("acknowledged"),
+                "dispatched",
+                T0 + 120_000
+            ),
+            (
+                "handle",
+                "镇环保办",
+                Some("dispatched"),
+                "handled",
+                T0 + 5 * H
+            ),
+            ("reopen", "科长", Some("handled"), "dispatched", T0 + 6 * H),
+            (
+                "handle",
+                "镇环保办",
+                Some("dispatched"),
+                "handled",
+                T0 + 30 * H
+            ),
+            ("close", "科长", Some("handled"), "closed", T0 + 31 * H),
+        ]
+    );
+    assert_eq!(steps[4].note, "复核不通过");
+    // A closed alarm no longer takes raises: the ongoing condition opens a new one.
+    let mut a = Alarms::with_clock(&mut s, T0 + 32 * H);
+    let n = a
+        .raise(input(
+            rule::EXCEEDANCE,
+            "S",
+            Severity::Warning,
+            61.0,
+            T0 + 32 * H,
+        ))
+        .unwrap();
+    assert!(n.created && n.id != id);
+    // Reopen of a never-dispatched cleared alarm → acknowledged.
+    a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 + 33 * H)
+        .unwrap();
+    let r = a
+        .reopen(n.id, "需人工核查", None, "科长", T0 + 34 * H)
+        .unwrap();
+    assert_eq!(r.status, AlarmStatus::Acknowledged);
+}
+
+#[test]
+fn invalid_transitions_are_refused_with_a_clear_error() {
+    let (_d, mut s) = open();
+    let mut a = Alarms::with_clock(&mut s, T0);
+    let id = a
+        .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 60.0, T0))
+        .unwrap()
+        .id;
+    let dsp = Dispatch {
+        to: "执法支队".into(),
+        deadline_ms: T0 + 24 * H,
+    };
+    let e = a.dispatch(id, &dsp, "u", T0 + 1).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("alarm {id}")) && e.contains("dispatch") && e.contains("new"),
+        "{e}"
+    );
+    assert!(a.handle(id, &handling("u"), T0 + 1).is_err());
+    assert!(a
+        .close(id, "u", T0 + 1)
+        .unwrap_err()
+        .to_string()
+        .contains("needs status handled"));
+    assert!(a.reopen(id, "x", None, "u", T0 + 1).is_err());
+    a.acknowledge(id, "u", T0 + 1).unwrap();
+    assert!(a.acknowledge(id, "u", T0 + 2).is_err());
+    // Deadline in the past, empty fields, unknown alarm.
+    let past = Dispatch {
+        to: "执法支队".into(),
+        deadline_ms: T0,
+    };
+    assert!(a
+        .dispatch(id, &past, "u", T0 + 5)
+        .unwrap_err()
+        .to_string()
+        .contains("deadline"));
+    assert!(a
+        .acknowledge(id, "", T0 + 5)
+        .unwrap_err()
+        .to_string()
+        .contains("by"));
+    a.dispatch(id, &dsp, "u", T0 + 5).unwrap();
+    let mut h = handling("u");
+    h.cause = " ".into();
+    assert!(a
+        .handle(id, &h, T0 + 6)
+        .unwrap_err()
+        .to_string()
+        .contains("cause"));
+    assert!(a
+        .reopen(id, "", None, "u", T0 + 6)
+        .unwrap_err()
+        .to_string()
+        .contains("reason"));
+    assert!(a
+        .get(9999)
+        .unwrap_err()
+        .to_string()
+        .contains("9999 does not exist"));
+    // Nothing of the refused steps was recorded.
+    let actions: Vec<String> = s
+        .alarm_steps(id)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.action)
+        .collect();
+    assert_eq!(actions, ["raised", "ack", "dispatch"]);
+}
+
+#[test]
+fn overdue_escalates_once_per_deadline() {
+    let (_d, mut s) = open();
+    let eng = AlarmEngine::new(AlarmConfig::default()).unwrap();
+    let mut a = Alarms::with_clock(&mut s, T0);
+    let id = a
+        .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 60.0, T0))
+        .unwrap()
+        .id;
+    a.acknowledge(id, "u", T0).unwrap();
+    let deadline = T0 + 24 * H;
+    a.dispatch(
+        id,
+        &Dispatch {
+            to: "执法支队".into(),
+            deadline_ms: deadline,
+        },
+        "u",
+        T0,
+    )
+    .unwrap();
+    // At the deadline it is not overdue yet; one ms later it is.
+    assert_eq!(eng.tick(&mut s, deadline).unwrap().escalated, 0);
+    assert_eq!(eng.tick(&mut s, deadline + 1).unwrap().escalated, 1);
+    let x = s.alarm(id).unwrap().unwrap();
+    assert_eq!(x.severity, Severity::Major); // warning + 1
+    assert!(x.overdue);
+    // Once per deadline.
+    assert_eq!(eng.tick(&mut s, deadline + 10 * H).unwrap().escalated, 0);
+    // Re-dispatch with a new deadline: may escalate again when that one passes.
+    let mut a = Alarms::with_clock(&mut s, deadline + 11 * H);
+    a.dispatch(
+        id,
+        &Dispatch {
+            to: "执法支队".into(),
+            deadline_ms: deadline + 48 * H,
+        },
+        "科长",
+        deadline + 11 * H,
+    )
+    .unwrap();
+    assert_eq!(eng.tick(&mut s, deadline + 47 * H).unwrap().escalated, 0);
+    assert_eq!(eng.tick(&mut s, deadline + 49 * H).unwrap().escalated, 1);
+    let x = s.alarm(id).unwrap().unwrap();
+    assert_eq!(x.severity, Severity::Critical);
+    let overdue_steps = s
+        .alarm_steps(id)
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.action == "overdue")
+        .count();
+    assert_eq!(overdue_steps, 2);
+    // Handled alarms are not escalated.
+    let mut a = Alarms::with_clock(&mut s, deadline + 50 * H);
+    a.handle(id, &handling("u"), deadline + 50 * H).unwrap();
+    assert_eq!(eng.tick(&mut s, deadline + 500 * H).unwrap().escalated, 0);
+    let events: Vec<String> = s
+        .notifications()
+        .unwrap()
+        .into_iter()
+        .map(|n| n.event)
+        .collect();
+    assert_eq!(
+        events,
+        ["raised", "dispatched", "overdue", "dispatched", "overdue"]
+    );
+}
+
+// ---- webhook ----
+
+/// A local HTTP server answering the first `fail_first` requests with 500, then 200; it keeps
+/// every request body.
+fn server(fail_first: usize) -> (String, Arc<Mutex<Vec<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let b = bodies.clone();
+    std::thread::spawn(move || {
+        for (n, conn) in l.incoming().enumerate() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let body = loop {
+                let k = c.read(&mut chunk).unwrap_or(0);
+                if k == 0 {
+                    break String::new();
+                }
+                buf.extend_from_slice(&chunk[..k]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= i + 4 + len {
+                        break String::from_utf8_lossy(&buf[i + 4..i + 4 + len]).to_string();
+                    }
+                }
+            };
+            b.lock().unwrap().push(body);
+            let status = if n < fail_first {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ =
+                c.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+        }
+    });
+    (url, bodies)
+}
+
+fn cfg(url: &str) -> WebhookConfig {
+    let mut c = WebhookConfig::new(url);
+    c.backoff_base_ms = 1_000;
+    c.backoff_max_ms = 8_000;
+    c.max_attempts = 4;
+    c.timeout = Duration::from_secs(5);
+    c
+}
+
+#[test]
+fn webhook_retries_with_backoff_until_delivered() {
+    let (_d, mut s) = open();
+    let (url, bodies) = server(2);
+    let mut a = Alarms::with_clock(&mut s, T0);
+    let id = a
+        .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 60.0, T0))
+        .unwrap()
+        .id;
+    let mut n = Notifier::new(cfg(&url)).unwrap();
+    // attempt 1 at T0 fails → next at T0 + 1 s; attempt 2 fails → next at +2 s (backoff
+    // 1 s × 2^(attempts − 1)); attempt 3 succeeds.
+    assert_eq!(n.run_once(&mut s, T0).unwrap().retried, 1);
+    assert_eq!(n.run_once(&mut s, T0 + 999).unwrap(), Default::default());
+    assert_eq!(n.run_once(&mut s, T0 + 1_000).unwrap().retried, 1);
+    let row = &s.notifications().unwrap()[0];
+    assert_eq!((row.attempts, row.next_attempt_ms), (2, T0 + 3_000));
+    assert_eq!(row.last_error.as_deref(), Some("HTTP 500"));
+    assert_eq!(n.run_once(&mut s, T0 + 2_999).unwrap().sent, 0);
+    assert_eq!(n.run_once(&mut s, T0 + 3_000).unwrap().sent, 1);
+    let row = &s.notifications().unwrap()[0];
+    assert_eq!(row.status, NotificationStatus::Sent);
+    assert_eq!((row.attempts, row.sent_ms), (3, Some(T0 + 3_000)));
+    // Nothing more to send.
+    assert_eq!(n.run_once(&mut s, T0 + 10_000).unwrap(), Default::default());
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 3);
+    let v: serde_json::Value = serde_json::from_str(&bodies[2]).unwrap();
+    assert_eq!(v["event"], "raised");
+    assert_eq!(v["event_cn"], "新告警");
+    assert_eq!(v["attempt"], 3);
+    assert_eq!(v["alarm_id"], id);
+    assert_eq!(v["alarm"]["id"], id);
+    assert_eq!(v["alarm"]["rule"], "exceedance");
+    assert_eq!(v["alarm"]["severity_cn"], "较重");
+    assert_eq!(v["alarm"]["first_seen"], "2025-07-01T00:00:00+08:00");
+}
+
+#[test]
+fn webhook_gives_up_after_max_attempts() {
+    let (_d, mut s) = open();
+    let (url, _bodies) = server(usize::MAX);
+    Alarms::with_clock(&mut s, T0)
+        .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 60.0, T0))
+        .unwrap();
+    let mut n = Notifier::new(cfg(&url)).unwrap();
+    let mut t = T0;
+    for _ in 0..4 {
+        n.run_once(&mut s, t).unwrap();
+        t += 60_000;
+    }
+    let row = &s.notifications().unwrap()[0];
+    assert_eq!(row.status, NotificationStatus::Failed);
+    assert_eq!(row.attempts, 4);
+    // An endpoint that is not listening is an error recorded, not a crash.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/x", l.local_addr().unwrap());
+    drop(l);
+    Alarms::with_clock(&mut s, T0)
+        .raise(input(rule::OFFLINE, "S2", Severity::Warning, 1.0, T0))
+        .unwrap();
+    let mut n = Notifier::new(cfg(&dead)).unwrap();
+    assert_eq!(n.run_once(&mut s, t).unwrap().retried, 1);
+    let row = &s.notifications().unwrap()[1];
+    assert!(
+        row.last_error.as_deref().unwrap().contains("connect"),
+        "{row:?}"
+    );
+    assert!(Notifier::new(cfg("https://example.org/x")).is_err());
+    assert!(Notifier::new(cfg("ftp://x")).is_err());
+}
+
+#[test]
+fn webhook_rate_limit_coalesces_into_a_summary() {
+    let (_d, mut s) = open();
+    let (url, bodies) = server(0);
+    let mut a = Alarms::with_clock(&mut s, T0);
+    for i in 0..10 {
+        a.raise(input(
+            rule::OFFLINE,
+            &format!("S{i:02}"),
+            Severity::Warning,
+            1.0,
+            T0,
+        ))
+        .unwrap();
+    }
+    let mut c = cfg(&url);
+    c.max_per_minute = 3;
+    let mut n = Notifier::new(c).unwrap();
+    // 3 per minute: 2 one by one, the other 8 folded into one summary (3 requests).
+    let st = n.run_once(&mut s, T0).unwrap();
+    assert_eq!((st.sent, st.coalesced), (3, 8));
+    let rows = s.notifications().unwrap();
+    assert_eq!(rows.len(), 11);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.status == NotificationStatus::Coalesced)
+            .count(),
+        8
+    );
+    let summary = rows.last().unwrap();
+    assert_eq!(
+        (summary.event.as_str(), summary.status),
+        ("summary", NotificationStatus::Sent)
+    );
+    assert!(rows[2..10]
+        .iter()
+        .all(|r| r.coalesced_into == Some(summary.id)));
+    {
+        let b = bodies.lock().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&b[2]).unwrap();
+        assert_eq!(v["event"], "summary");
+        assert_eq!(v["count"], 8);
+        assert_eq!(v["items"][0]["alarm"]["site"], "S02");
+    }
+    // The window is full for the rest of the minute: new notifications wait.
+    let mut a = Alarms::with_clock(&mut s, T0 + 1_000);
+    a.raise(input(
+        rule::OFFLINE,
+        "S99",
+        Severity::Warning,
+        1.0,
+        T0 + 1_000,
+    ))
+    .unwrap();
+    let st = n.run_once(&mut s, T0 + 30_000).unwrap();
+    assert_eq!((st.sent, st.deferred), (0, 1));
+    let st = n.run_once(&mut s, T0 + 60_000).unwrap();
+    assert_eq!(st.sent, 1);
+    assert_eq!(bodies.lock().unwrap().len(), 4);
+}
+
+#[test]
+fn the_outbox_survives_a_restart_and_the_worker_delivers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        Alarms::new(&mut s)
+            .raise(input(rule::EXCEEDANCE, "S", Severity::Major, 60.0, T0))
+            .unwrap();
+    } // "restart"
+    let (url, bodies) = server(1);
+    let mut c = cfg(&url);
+    c.backoff_base_ms = 10;
+    c.poll = Duration::from_millis(10);
+    let h = Notifier::new(c)
+        .unwrap()
+        .spawn(Box::new(SqliteStore::open(dir.path()).unwrap()));
+    let s = SqliteStore::open(dir.path()).unwrap();
+    let t = std::time::Instant::now();
+    while s.notifications().unwrap()[0].status != NotificationStatus::Sent {
+        assert!(t.elapsed() < Duration::from_secs(10), "not delivered");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.stop();
+    assert_eq!(s.notifications().unwrap()[0].attempts, 2);
+    assert_eq!(bodies.lock().unwrap().len(), 2);
+}
+
+// ---- rules ----
+
+fn hour(site: &str, code: &str, field: &str, t_ms: i64, v: &str, flag: &str) -> Measurement {
+    Measurement {
+        site: site.into(),
+        code: code.into(),
+        field: field.into(),
+        period: Period::Hour,
+        time: t_ms / 1000,
+        value: v.parse().unwrap(),
+        text: v.into(),
+        flag: Some(flag.into()),
+        eflag: None,
+        mn: format!("MN-{site}"),
+    }
+}
+
+fn packet(mn: &str, received_ms: i64, values: Vec<Measurement>) -> IntakePacket {
+    IntakePacket {
+        received_ms,
+        mn: mn.into(),
+        cn: "2061".into(),
+        values,
+        ..IntakePacket::default()
+    }
+}
+
+fn rules_engine() -> AlarmEngine {
+    AlarmEngine::new(AlarmConfig {
+        outlets: vec![
+            // GB 13271-2014 Table 2 gas boiler particulate 20 mg/m³ is the profile's kind of
+            // limit; here a flue-gas outlet with 50 mg/m³ (GB 26453-2011 Table 2, glass).
+            OutletLimit {
+                site: "ENT-G-01".into(),
+                pollutant: "a34013".into(),
+                name: "颗粒物".into(),
+                unit: "mg/m3".into(),
+                upper: Some(50.0),
+                lower: None,
+                corrected: true,
+            },
+            // GB 8978-1996 Table 4: pH 6–9.
+            OutletLimit {
+                site: "ENT-W-01".into(),
+                pollutant: "w01001".into(),
+                name: "pH值".into(),
+                unit: "无量纲".into(),
+                upper: Some(9.0),
+                lower: Some(6.0),
+                corrected: false,
+            },
+        ],
+        aqi_sites: vec!["AIR-01".into(), store::COUNTY_SITE.into()],
+        ..AlarmConfig::default()
+    })
+    .unwrap()
+}
+
+/// Commits `vals` and runs the rules the way the observer does.
+fn commit_and_judge(s: &mut SqliteStore, e: &AlarmEngine, vals: Vec<Measurement>, now: i64) {
+    let p = vec![packet("MN-X", now, vals)];
+    s.commit(&p).unwrap();
+    e.update(s, &e.touched(&p), now).unwrap();
+}
+
+fn active(
+    s: &SqliteStore,
+    rule: &str,
+    site: &str,
+    p: Option<&str>,
+) -> Option<store::alarms::Alarm> {
+    s.active_alarm(rule, site, p).unwrap()
+}
+
+#[test]
+fn exceedance_and_pre_warning_from_hour_values() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    let g = |t, zs: &str, avg: &str| {
+        vec![
+            hour("ENT-G-01", "a34013", "ZsAvg", t, zs, "N"),
+            hour("ENT-G-01", "a34013", "Avg", t, avg, "N"),
+        ]
+    };
+    // Hour 0: ZsAvg 30 < 0.8 × 50 = 40 → nothing (Avg 45 is not what is judged).
+    commit_and_judge(&mut s, &e, g(T0, "30", "45"), T0 + H);
+    assert!(s.alarms(&AlarmFilter::default()).unwrap().is_empty());
+    // Hour 1: 40 = 80 % of 50 → pre-warning (info).
+    commit_and_judge(&mut s, &e, g(T0 + H, "40", "30"), T0 + 2 * H);
+    let pw = active(&s, rule::PRE_WARNING, "ENT-G-01", Some("a34013")).unwrap();
+    assert_eq!(pw.severity, Severity::Info);
+    assert!(pw.detail.contains("80.0%"), "{}", pw.detail);
+    // Hour 2: 50 = the limit → compliant (GB limits are "not more than"), still pre-warning.
+    commit_and_judge(&mut s, &e, g(T0 + 2 * H, "50", "30"), T0 + 3 * H);
+    assert!(active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).is_none());
+    assert_eq!(
+        active(&s, rule::PRE_WARNING, "ENT-G-01", Some("a34013"))
+            .unwrap()
+            .count,
+        2
+    );
+    // Hour 3: 60 > 50 → exceedance, multiple (60−50)/50 = 0.2 → warning; pre-warning cleared.
+    commit_and_judge(&mut s, &e, g(T0 + 3 * H, "60", "30"), T0 + 4 * H);
+    let ex = active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).unwrap();
+    assert_eq!(ex.severity, Severity::Warning);
+    assert!(ex.detail.contains("超标 0.20 倍"), "{}", ex.detail);
+    assert!(ex.detail.contains("折算"), "{}", ex.detail);
+    assert!(active(&s, rule::PRE_WARNING, "ENT-G-01", Some("a34013")).is_none());
+    // Hour 4: 160 → multiple 2.2 → major (escalates the same alarm). A flagged value (D,
+    // fault) of 900 in hour 5 is not judged.
+    commit_and_judge(&mut s, &e, g(T0 + 4 * H, "160", "30"), T0 + 5 * H);
+    commit_and_judge(
+        &mut s,
+        &e,
+        vec![hour("ENT-G-01", "a34013", "ZsAvg", T0 + 5 * H, "900", "D")],
+        T0 + 6 * H,
+    );
+    let ex2 = active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).unwrap();
+    assert_eq!(ex2.id, ex.id);
+    assert_eq!(
+        (ex2.count, ex2.severity, ex2.peak),
+        (2, Severity::Major, Some(160.0))
+    );
+    // Hour 6: 20 → both cleared.
+    commit_and_judge(&mut s, &e, g(T0 + 6 * H, "20", "30"), T0 + 7 * H);
+    assert!(active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).is_none());
+    assert_eq!(
+        s.alarm(ex.id).unwrap().unwrap().status,
+        AlarmStatus::Cleared
+    );
+    // Without ZsAvg the Avg is judged (documented fallback): Avg 250 → multiple 4 → critical.
+    commit_and_judge(
+        &mut s,
+        &e,
+        vec![hour("ENT-G-01", "a34013", "Avg", T0 + 7 * H, "250", "N")],
+        T0 + 8 * H,
+    );
+    let ex3 = active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).unwrap();
+    assert_eq!(ex3.severity, Severity::Critical);
+    assert!(ex3.detail.contains("实测"));
+    // pH 5.5 < 6 (GB 8978 Table 4 range 6–9) → exceedance of the lower limit.
+    commit_and_judge(
+        &mut s,
+        &e,
+        vec![hour("ENT-W-01", "w01001", "Avg", T0, "5.5", "N")],
+        T0 + H,
+    );
+    let ph = active(&s, rule::EXCEEDANCE, "ENT-W-01", Some("w01001")).unwrap();
+    assert_eq!(ph.severity, Severity::Warning);
+    assert!(ph.detail.contains("下限 6"), "{}", ph.detail);
+    // An outlet code without a limit raises nothing.
+    commit_and_judge(
+        &mut s,
+        &e,
+        vec![hour("ENT-W-01", "w00000", "Avg", T0, "99999", "N")],
+        T0 + H,
+    );
+    assert_eq!(s.alarms(&AlarmFilter::default()).unwrap().len(), 4);
+}
+
+#[test]
+fn catch_up_judges_what_a_server_stored() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    s.commit(&[packet(
+        "MN-X",
+        T0,
+        vec![hour("ENT-G-01", "a34013", "ZsAvg", T0, "75", "N")],
+    )])
+    .unwrap();
+    let st = e.catch_up(&mut s, T0 + H).unwrap();
+    assert_eq!((st.hours, st.raised), (1, 1));
+    assert_eq!(
+        s.watermark(engine::alarms::rules::WATERMARK).unwrap(),
+        Some(T0)
+    );
+    // Nothing new: nothing judged again.
+    assert_eq!(e.catch_up(&mut s, T0 + H).unwrap().hours, 0);
+    assert_eq!(
+        active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013"))
+            .unwrap()
+            .count,
+        1
+    );
+}
+
+#[test]
+fn offline_after_three_intervals_and_cleared_when_back() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    let mut d1 = Device::new("MN-AIR1", "123456", "AIR-01", DeviceKind::Air);
+    d1.rtd_interval = Some(30); // → 3 × 30 s = 90 s
+    s.put_device(&d1).unwrap();
+    // No interval known: hour-only device, 2 h.
+    s.put_device(&Device::new(
+        "MN-W1",
+        "123456",
+        "SW-1",
+        DeviceKind::SurfaceWater,
+    ))
+    .unwrap();
+    s.commit(&[packet("MN-AIR1", T0, vec![]), packet("MN-W1", T0, vec![])])
+        .unwrap();
+    assert_eq!(e.tick(&mut s, T0 + 90_000).unwrap().offline_sites, 0);
+    let st = e.tick(&mut s, T0 + 91_000).unwrap();
+    assert_eq!(st.offline_sites, 1);
+    let a = active(&s, rule::OFFLINE, "AIR-01", None).unwrap();
+    assert_eq!(a.severity, Severity::Warning);
+    assert!(
+        a.detail.contains("MN-AIR1") && a.detail.contains("阈值 1 分钟"),
+        "{}",
+        a.detail
+    );
+    // SW-1 after 2 h + 1 s.
+    assert!(active(&s, rule::OFFLINE, "SW-1", None).is_none());
+    e.tick(&mut s, T0 + 2 * H + 1_000).unwrap();
+    assert!(active(&s, rule::OFFLINE, "SW-1", None).is_some());
+    assert_eq!(active(&s, rule::OFFLINE, "AIR-01", None).unwrap().count, 2);
+    // Beyond 24 h → major.
+    e.tick(&mut s, T0 + 25 * H).unwrap();
+    assert_eq!(
+        active(&s, rule::OFFLINE, "AIR-01", None).unwrap().severity,
+        Severity::Major
+    );
+    // AIR-01 is back: cleared at the next tick; SW-1 stays.
+    s.commit(&[packet("MN-AIR1", T0 + 26 * H, vec![])]).unwrap();
+    let st = e.tick(&mut s, T0 + 26 * H + 10_000).unwrap();
+    assert_eq!(st.cleared, 1);
+    assert!(active(&s, rule::OFFLINE, "AIR-01", None).is_none());
+    assert!(active(&s, rule::OFFLINE, "SW-1", None).is_some());
+    // A registered device that never sent anything is offline too.
+    s.put_device(&Device::new("MN-NEW", "123456", "NZ-01", DeviceKind::Noise))
+        .unwrap();
+    e.tick(&mut s, T0 + 27 * H).unwrap();
+    let n = active(&s, rule::OFFLINE, "NZ-01", None).unwrap();
+    assert!(n.detail.contains("从未上线"), "{}", n.detail);
+}
+
+fn air_day(site: &str, day: &str, aqi: i64, level: i64) -> AirDay {
+    AirDay {
+        site: site.into(),
+        day: day.into(),
+        rules: "HJ633-2012".into(),
+        aqi: Some(aqi),
+        level: Some(level),
+        primary: "PM2.5".into(),
+        stations: 1,
+        ..AirDay::default()
+    }
+}
+
+fn judge_day(s: &mut SqliteStore, e: &AlarmEngine, site: &str, day: Date) {
+    let mut t = Touched::default();
+    t.days.insert((site.to_string(), day));
+    e.update(s, &t, T0).unwrap();
+}
+
+#[test]
+fn aqi_level_jump_and_moderate_pollution() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    // HJ 633-2012 Table 2: 0–50 level 1, 101–150 level 3, 151–200 level 4 (中度污染).
+    s.put_air_days(&[
+        air_day("AIR-01", "2025-07-01", 45, 1),
+        air_day("AIR-01", "2025-07-02", 120, 3),
+        air_day("AIR-01", "2025-07-03", 130, 3),
+        air_day("AIR-01", "2025-07-04", 160, 4),
+        air_day("AIR-01", "2025-07-05", 90, 2),
+    ])
+    .unwrap();
+    let d = |n| Date::ymd(2025, 7, n);
+    judge_day(&mut s, &e, "AIR-01", d(1));
+    assert!(active(&s, rule::AQI_JUMP, "AIR-01", None).is_none());
+    // 1 → 3: up 2 levels → info.
+    judge_day(&mut s, &e, "AIR-01", d(2));
+    let a = active(&s, rule::AQI_JUMP, "AIR-01", None).unwrap();
+    assert_eq!(a.severity, Severity::Info);
+    assert!(a.detail.contains("上升 2 级"), "{}", a.detail);
+    assert!(a.title.contains("轻度污染"), "{}", a.title);
+    // 3 → 3: condition over → cleared.
+    judge_day(&mut s, &e, "AIR-01", d(3));
+    assert!(active(&s, rule::AQI_JUMP, "AIR-01", None).is_none());
+    // Level 4 (中度污染) → warning, even though only 1 level up.
+    judge_day(&mut s, &e, "AIR-01", d(4));
+    let b = active(&s, rule::AQI_JUMP, "AIR-01", None).unwrap();
+    assert_eq!((b.severity, b.value), (Severity::Warning, Some(160.0)));
+    assert_eq!(b.first_seen_ms, engine::time::day_start_utc(d(4)) * 1000);
+    // A late re-judgement of an older day does not clear the newer condition.
+    judge_day(&mut s, &e, "AIR-01", d(3));
+    assert!(active(&s, rule::AQI_JUMP, "AIR-01", None).is_some());
+    judge_day(&mut s, &e, "AIR-01", d(5));
+    assert!(active(&s, rule::AQI_JUMP, "AIR-01", None).is_none());
+    // A commit of air hour values names the day of the station and of the county.
+    let p = vec![packet(
+        "MN-AIR",
+        T0,
+        vec![hour("AIR-01", "a34004", "Avg", T0, "35", "N")],
+    )];
+    let t = e.touched(&p);
+    assert!(t.days.contains(&("AIR-01".to_string(), d(1))));
+    assert!(t.days.contains(&(store::COUNTY_SITE.to_string(), d(1))));
+}
+
+#[test]
+fn config_is_checked_and_built_from_the_profile() {
+    let c = AlarmConfig {
+        prewarn_share: 1.2,
+        ..AlarmConfig::default()
+    };
+    assert!(AlarmEngine::new(c)
+        .unwrap_err()
+        .to_string()
+        .contains("prewarn_share"));
+    let p = profile::Profile::dianjiang();
+    let c = AlarmConfig::from_profile(&p);
+    let zqbl: Vec<&OutletLimit> = c
+        .outlets
+        .iter()
+        .filter(|l| l.site == "ENT-ZQBL-01")
+        .collect();
+    // profiles/dianjiang/enterprises.json: 正清玻璃 particulate 50, SO2 400, NOx 700 mg/m3.
+    assert_eq!(zqbl.len(), 3);
+    assert!(zqbl.iter().all(|l| l.corrected));
+    assert!(zqbl
+        .iter()
+        .any(|l| l.pollutant == "a34013" && l.upper == Some(50.0)));
+    assert!(c.aqi_sites.contains(&store::COUNTY_SITE.to_string()));
+    assert!(c.aqi_sites.iter().any(|s| s.starts_with("AIR-")));
+}
