@@ -15,12 +15,16 @@
 pub mod air;
 pub mod air_report;
 pub mod alarms;
+pub mod fume;
 pub mod indicators;
 pub mod quality;
 pub mod quality_report;
+pub mod sources;
+pub mod sources_report;
 pub mod time;
 
 pub use air::{AirEngine, AirStation, UpdateStats};
+pub use sources::{OutletKind, OutletSpec, SourcesEngine, SourcesPolicy};
 pub use air_report::{AirReport, AreaReport, DailyEntry, RulesChoice};
 pub use alarms::{AlarmEngine, AlarmInput, AlarmSink, Alarms};
 pub use quality::{QualityConfig, QualityEngine, QualityStats};
