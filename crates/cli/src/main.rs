@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod bench;
 mod device;
 mod eval;
@@ -46,6 +47,9 @@ enum Command {
     /// Evaluate measurements against the national standards (JSON lines in, JSON lines out).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Operator audit of stored values: mark invalid/valid with a reason, unmark, the trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,6 +70,7 @@ fn main() -> std::process::ExitCode {
         Command::Hj212(cmd) => hj212_cmd::run(cmd),
         Command::Eval(cmd) => eval::run(cmd),
         Command::Report(cmd) => report::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -17,6 +17,8 @@ use store::SqliteStore;
 pub enum ReportCommand {
     /// Ambient air: good days, annual statistics, composite index, attainment, daily AQI.
     Air(AirArgs),
+    /// Data quality: transmission, validity and effective transmission rates per device.
+    Quality(crate::audit::QualityArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -50,6 +52,7 @@ pub struct AirArgs {
 pub fn run(cmd: ReportCommand) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
         ReportCommand::Air(a) => air(a),
+        ReportCommand::Quality(a) => crate::audit::quality_report(a),
     }
 }
 
