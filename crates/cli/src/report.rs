@@ -17,6 +17,10 @@ use store::SqliteStore;
 pub enum ReportCommand {
     /// Ambient air: good days, annual statistics, composite index, attainment, daily AQI.
     Air(AirArgs),
+    /// Surface water and drinking-water sources: classes, targets, river status, compliance.
+    Water(WaterArgs),
+    /// Acoustic environment: Ld/Ln per point against its GB 3096 zone.
+    Noise(NoiseArgs),
     /// Data quality: transmission, validity and effective transmission rates per device.
     Quality(crate::audit::QualityArgs),
 }
@@ -52,6 +56,8 @@ pub struct AirArgs {
 pub fn run(cmd: ReportCommand) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
         ReportCommand::Air(a) => air(a),
+        ReportCommand::Water(a) => water(a),
+        ReportCommand::Noise(a) => noise(a),
         ReportCommand::Quality(a) => crate::audit::quality_report(a),
     }
 }
@@ -163,3 +169,288 @@ pub fn air_engine(profile: &Profile) -> AirEngine {
         urban: s.air.as_ref().is_some_and(|x| x.urban),
     }))
 }
+
+// ---- report water / report noise (docs/engine-water.md) ----
+
+#[derive(Args)]
+pub struct WaterArgs {
+    /// Data folder (the one `qingshan serve` fills).
+    #[arg(long)]
+    data: PathBuf,
+    /// Year (Beijing calendar).
+    #[arg(long)]
+    year: i32,
+    /// Only this month (1–12).
+    #[arg(long)]
+    month: Option<u8>,
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// County profile folder (default: the embedded Dianjiang profile).
+    #[arg(long)]
+    profile: Option<PathBuf>,
+}
+
+/// Same options as `report water`.
+pub type NoiseArgs = WaterArgs;
+
+fn report_period(year: i32, month: Option<u8>) -> anyhow::Result<(Date, Date)> {
+    let (from, to) = match month {
+        None => (Date::new(year, 1, 1), Date::new(year, 12, 31)),
+        Some(m) if (1..=12).contains(&m) => (
+            Date::new(year, m, 1),
+            Date::new(year, m, days_in_month(year, m)),
+        ),
+        Some(m) => bail!("--month {m}: expected 1..=12"),
+    };
+    Ok((
+        from.map_err(|e| anyhow::anyhow!("--year {year}: {e}"))?,
+        to.map_err(|e| anyhow::anyhow!("--year {year}: {e}"))?,
+    ))
+}
+
+fn load_profile(dir: &Option<PathBuf>) -> anyhow::Result<Profile> {
+    Ok(match dir {
+        Some(dir) => Profile::load_dir(dir).with_context(|| format!("{}", dir.display()))?,
+        None => Profile::dianjiang(),
+    })
+}
+
+/// The water engine over the profile's sections and drinking-water sources.
+pub fn water_engine(profile: &Profile) -> anyhow::Result<engine::WaterEngine> {
+    use engine::water::{SourceScope, WaterSite, WaterSiteKind};
+    use standards::water::{WaterBody, WaterClass};
+    let body = |b: profile::WaterBody| match b {
+        profile::WaterBody::River => WaterBody::River,
+        profile::WaterBody::Lake => WaterBody::LakeReservoir,
+    };
+    let target = |site: &str, t: &str| {
+        WaterClass::from_code(t)
+            .filter(|c| *c != WaterClass::WorseThanV)
+            .with_context(|| format!("profile site {site}: target_class {t:?} is not I..V"))
+    };
+    let mut sites = Vec::new();
+    for s in profile.sites_by_kind(SiteKind::SurfaceWater) {
+        let a = s
+            .surface_water
+            .as_ref()
+            .with_context(|| format!("profile site {}: no surface_water block", s.code))?;
+        sites.push(WaterSite {
+            site: s.code.clone(),
+            name: s.name.clone(),
+            kind: WaterSiteKind::Section,
+            body: body(a.water_body),
+            target: Some(target(&s.code, &a.target_class)?),
+            river: a.river.clone(),
+        });
+    }
+    for s in profile.sites_by_kind(SiteKind::DrinkingWater) {
+        let a = s
+            .drinking_water
+            .as_ref()
+            .with_context(|| format!("profile site {}: no drinking_water block", s.code))?;
+        sites.push(WaterSite {
+            site: s.code.clone(),
+            name: s.name.clone(),
+            kind: WaterSiteKind::Source {
+                scope: match a.scope {
+                    profile::SourceScope::Urban => SourceScope::Urban,
+                    profile::SourceScope::Township => SourceScope::Township,
+                },
+                groundwater: a.source_type == profile::SourceType::Groundwater,
+            },
+            body: body(a.water_body),
+            target: Some(target(&s.code, &a.target_class)?),
+            river: None,
+        });
+    }
+    Ok(engine::WaterEngine::new(sites))
+}
+
+/// The noise engine over the profile's noise points (GB 3096 default day/night hours).
+pub fn noise_engine(profile: &Profile) -> anyhow::Result<engine::NoiseEngine> {
+    let mut points = Vec::new();
+    for s in profile.sites_by_kind(SiteKind::Noise) {
+        let z = s.noise.as_ref().map(|n| n.zone.as_str()).unwrap_or("");
+        let zone = standards::noise::Zone::from_code(z).with_context(|| {
+            format!(
+                "profile site {}: noise zone {z:?} is not 0|1|2|3|4a|4b",
+                s.code
+            )
+        })?;
+        points.push(engine::NoisePoint {
+            site: s.code.clone(),
+            name: s.name.clone(),
+            zone,
+        });
+    }
+    Ok(engine::NoiseEngine::new(
+        points,
+        standards::noise::DayNight::default(),
+    )?)
+}
+
+fn water(a: WaterArgs) -> anyhow::Result<std::process::ExitCode> {
+    let (from, to) = report_period(a.year, a.month)?;
+    let profile = load_profile(&a.profile)?;
+    let engine = water_engine(&profile)?;
+    let mut store = SqliteStore::open(&a.data)
+        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
+    engine.catch_up(&mut store).context("updating water_days")?;
+    let rep = engine::WaterReport::build(&store, &engine, from, to)?;
+    let mut out = std::io::stdout().lock();
+    match a.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &rep)?;
+            writeln!(out)?;
+        }
+        Format::Csv => write_water_csv(&mut out, &rep)?,
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `report water --format csv` columns: one row per site for the period (`period` = `all`),
+/// then one per site and month.
+pub const WATER_CSV_COLUMNS: [&str; 10] = [
+    "kind",
+    "site",
+    "name",
+    "period",
+    "target_class",
+    "class",
+    "met",
+    "compliant",
+    "main_pollutants",
+    "days",
+];
+
+fn write_water_csv(out: &mut dyn Write, rep: &engine::WaterReport) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(WATER_CSV_COLUMNS)?;
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let b = |v: Option<bool>| v.map(|x| x.to_string()).unwrap_or_default();
+    let mp = |v: &[engine::water_report::MainPollutant]| {
+        v.iter()
+            .map(|p| match p.multiple {
+                Some(m) => format!("{}/{m}", p.item),
+                None => p.item.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    for s in &rep.sections {
+        w.write_record([
+            "section".into(),
+            s.site.clone(),
+            s.name.clone(),
+            "all".into(),
+            o(&s.target_class),
+            o(&s.class),
+            b(s.met),
+            String::new(),
+            mp(&s.main_pollutants),
+            s.days.to_string(),
+        ])?;
+        for m in &s.months {
+            w.write_record([
+                "section".into(),
+                s.site.clone(),
+                s.name.clone(),
+                m.period.clone(),
+                o(&s.target_class),
+                o(&m.class),
+                b(m.met),
+                String::new(),
+                mp(&m.main_pollutants),
+                m.days.to_string(),
+            ])?;
+        }
+    }
+    for s in &rep.drinking_water.sources {
+        w.write_record([
+            format!("source_{}", s.scope),
+            s.site.clone(),
+            s.name.clone(),
+            "all".into(),
+            "III".into(),
+            o(&s.class),
+            String::new(),
+            b(s.compliant),
+            String::new(),
+            s.months.iter().map(|m| m.days).sum::<usize>().to_string(),
+        ])?;
+        for m in &s.months {
+            w.write_record([
+                format!("source_{}", s.scope),
+                s.site.clone(),
+                s.name.clone(),
+                m.month.clone(),
+                "III".into(),
+                o(&m.class),
+                String::new(),
+                b(m.compliant),
+                m.failed.join(";"),
+                m.days.to_string(),
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn noise(a: NoiseArgs) -> anyhow::Result<std::process::ExitCode> {
+    let (from, to) = report_period(a.year, a.month)?;
+    let profile = load_profile(&a.profile)?;
+    let engine = noise_engine(&profile)?;
+    let mut store = SqliteStore::open(&a.data)
+        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
+    engine.catch_up(&mut store).context("updating noise_days")?;
+    let rep = engine::NoiseReport::build(&store, &engine, from, to)?;
+    let mut out = std::io::stdout().lock();
+    match a.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &rep)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(NOISE_CSV_COLUMNS)?;
+            let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+            for p in &rep.points {
+                w.write_record([
+                    p.site.clone(),
+                    p.name.clone(),
+                    p.zone.to_string(),
+                    p.day_limit.to_string(),
+                    p.night_limit.to_string(),
+                    p.days.to_string(),
+                    p.nights.to_string(),
+                    f(p.ld_mean),
+                    f(p.ln_mean),
+                    p.day_compliant_days.to_string(),
+                    p.night_compliant_days.to_string(),
+                    f(p.day_compliance_pct),
+                    f(p.night_compliance_pct),
+                ])?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `report noise --format csv` columns, one row per point.
+pub const NOISE_CSV_COLUMNS: [&str; 13] = [
+    "site",
+    "name",
+    "zone",
+    "day_limit",
+    "night_limit",
+    "days",
+    "nights",
+    "ld_mean",
+    "ln_mean",
+    "day_compliant_days",
+    "night_compliant_days",
+    "day_compliance_pct",
+    "night_compliance_pct",
+];
