@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod alarm;
 mod bench;
 mod device;
 mod eval;
@@ -47,6 +48,9 @@ enum Command {
     /// Evaluate measurements against the national standards (JSON lines in, JSON lines out).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Alarms and their follow-up: list, show, ack, dispatch, handle, close, reopen, scan.
+    #[command(subcommand)]
+    Alarm(alarm::AlarmCommand),
     /// Operator audit of stored values: mark invalid/valid with a reason, unmark, the trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -70,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Hj212(cmd) => hj212_cmd::run(cmd),
         Command::Eval(cmd) => eval::run(cmd),
         Command::Report(cmd) => report::run(cmd),
+        Command::Alarm(cmd) => alarm::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
     };
     match result {
