@@ -3,13 +3,14 @@
 
 use clap::{Parser, Subcommand};
 
-mod audit;
 mod alarm;
+mod audit;
 mod bench;
 mod device;
 mod eval;
 mod export;
 mod hj212_cmd;
+mod indicator;
 mod report;
 mod serve;
 mod simulate;
@@ -48,12 +49,15 @@ enum Command {
     /// Evaluate measurements against the national standards (JSON lines in, JSON lines out).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
-    /// Alarms and their follow-up: list, show, ack, dispatch, handle, close, reopen, scan.
+    /// The plan's manually reported indicators: record a department's figure, list entries.
     #[command(subcommand)]
-    Alarm(alarm::AlarmCommand),
+    Indicator(indicator::IndicatorCommand),
     /// Operator audit of stored values: mark invalid/valid with a reason, unmark, the trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Alarms and their follow-up: list, show, ack, dispatch, handle, close, reopen, scan.
+    #[command(subcommand)]
+    Alarm(alarm::AlarmCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -74,8 +78,9 @@ fn main() -> std::process::ExitCode {
         Command::Hj212(cmd) => hj212_cmd::run(cmd),
         Command::Eval(cmd) => eval::run(cmd),
         Command::Report(cmd) => report::run(cmd),
-        Command::Alarm(cmd) => alarm::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Indicator(cmd) => indicator::run(cmd),
+        Command::Alarm(cmd) => alarm::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -781,3 +781,65 @@ pub fn exceedance_multiple(value: f64, limit: f64, bound: &str) -> Option<f64> {
     }
     lim.exceedance_multiple(dec(value)?).map(f64_of)
 }
+
+impl SourcesEngine {
+    /// The outlets (`enterprises.json`) and restaurants (`fume.json`) of a county profile.
+    /// Each permit limit is tightened by the library's effective limit where the permit names
+    /// a standard the library holds ([`resolve_limit`]).
+    pub fn from_profile(
+        p: &profile::Profile,
+        library: &LimitLibrary,
+        policy: SourcesPolicy,
+        fume_policy: crate::fume::FumePolicy,
+    ) -> SourcesEngine {
+        let mut outlets = Vec::new();
+        for e in &p.enterprises {
+            for o in &e.outlets {
+                let kind = match o.kind {
+                    profile::SiteKind::FlueGas => OutletKind::FlueGas,
+                    profile::SiteKind::Wastewater => OutletKind::Wastewater,
+                    _ => continue,
+                };
+                let key = library_key(&o.standard.standard, &o.standard.grade);
+                let limits = o
+                    .limits
+                    .iter()
+                    .map(|l| {
+                        let permit = LimitSpec {
+                            code: l.pollutant.clone(),
+                            name: l.name.clone(),
+                            unit: l.unit.clone(),
+                            upper: l.upper,
+                            lower: l.lower,
+                            source: l.limit_source.clone(),
+                        };
+                        resolve_limit(permit, library, key.as_ref(), None)
+                    })
+                    .collect();
+                outlets.push(OutletSpec {
+                    site: o.code.clone(),
+                    name: o.name.clone(),
+                    enterprise: e.code.clone(),
+                    enterprise_name: e.name.clone(),
+                    kind,
+                    standard: format!("{} {}", o.standard.standard, o.standard.grade),
+                    reference_o2_pct: o.reference_o2_pct,
+                    limits,
+                });
+            }
+        }
+        let restaurants = p
+            .restaurants()
+            .into_iter()
+            .map(|s| crate::fume::RestaurantSpec {
+                limit_mg_m3: s
+                    .fume
+                    .as_ref()
+                    .map_or(f64_of(emissions::FUME_MAX_MG_M3), |f| f.limit_mg_m3),
+                site: s.code,
+                name: s.name,
+                town: s.town,
+            });
+        SourcesEngine::new(outlets, FumeEngine::new(restaurants, fume_policy), policy)
+    }
+}

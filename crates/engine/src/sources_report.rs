@@ -456,3 +456,120 @@ fn fume_report(
     rep.online_rate = pct(fleet_with, fleet_expected);
     Ok(rep)
 }
+
+/// CSV columns of the outlet section (one row per outlet and limited pollutant).
+pub const CSV_OUTLET_COLUMNS: [&str; 18] = [
+    "enterprise",
+    "site",
+    "kind",
+    "code",
+    "name",
+    "unit",
+    "limit_upper",
+    "limit_lower",
+    "hours_with_data",
+    "hours_valid",
+    "hours_exceeding",
+    "disagreements",
+    "events",
+    "event_hours",
+    "open_events",
+    "worst_multiple",
+    "total_kg",
+    "outlet_flow_m3",
+];
+
+/// CSV columns of the fume section (one row `fleet`).
+pub const CSV_FUME_COLUMNS: [&str; 12] = [
+    "fume",
+    "monitored",
+    "reporting",
+    "days_evaluated",
+    "online_rate",
+    "restaurants_with_exceedances",
+    "readings_over",
+    "hours_over",
+    "unpurified_restaurants",
+    "unpurified_occurrences",
+    "unpurified_minutes",
+    "cleaning_due",
+];
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn csv_line(w: &mut dyn std::io::Write, fields: &[String]) -> std::io::Result<()> {
+    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    writeln!(w, "{}", line.join(","))
+}
+
+impl SourcesReport {
+    /// Two CSV sections separated by an empty line: outlets × pollutants, then the fume fleet.
+    pub fn write_csv(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let o = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        csv_line(w, &CSV_OUTLET_COLUMNS.map(str::to_string))?;
+        for e in &self.enterprises {
+            for out in &e.outlets {
+                for p in &out.pollutants {
+                    csv_line(
+                        w,
+                        &[
+                            e.enterprise.clone(),
+                            out.site.clone(),
+                            out.kind.to_string(),
+                            p.code.clone(),
+                            p.name.clone(),
+                            p.unit.clone(),
+                            o(p.limit_upper),
+                            o(p.limit_lower),
+                            p.hours_with_data.to_string(),
+                            p.hours_valid.to_string(),
+                            p.hours_exceeding.to_string(),
+                            p.disagreements.to_string(),
+                            p.events.to_string(),
+                            p.event_hours.to_string(),
+                            p.open_events.to_string(),
+                            o(p.worst_multiple),
+                            o(p.total_kg),
+                            o(out.flow_m3),
+                        ],
+                    )?;
+                }
+            }
+        }
+        writeln!(w)?;
+        let f = &self.fume;
+        csv_line(w, &CSV_FUME_COLUMNS.map(str::to_string))?;
+        csv_line(
+            w,
+            &[
+                "fleet".to_string(),
+                f.monitored.to_string(),
+                f.reporting.to_string(),
+                f.days_evaluated.to_string(),
+                o(f.online_rate),
+                f.restaurants_with_exceedances.to_string(),
+                f.readings_over.to_string(),
+                f.hours_over.to_string(),
+                f.unpurified_restaurants.to_string(),
+                f.unpurified_occurrences.to_string(),
+                f.unpurified_minutes.to_string(),
+                f.cleaning_due.to_string(),
+            ],
+        )
+    }
+}
+
+/// Today's Beijing date.
+pub fn beijing_today() -> Date {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    date_from_days((now + BEIJING_OFFSET_S).div_euclid(86_400))
+}

@@ -1,0 +1,273 @@
+//! `qingshan indicator set|list` (departments report the plan's manual indicators) and
+//! `qingshan report indicators` (every indicator per year against its 2025 target).
+//!
+//! `report indicators --format json` is a contract: a list of indicators, each with `code`,
+//! `name`, `unit`, `target`, `values` (year → value) and `status` (docs/engine.md).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use engine::indicators::{indicators_report, AirFigures, IndicatorReport, MonitoringFigures};
+use engine::water::SourceScope;
+use engine::{AirEngine, WaterEngine};
+use profile::{Computation, Profile};
+use store::indicators::{EntryKind, IndicatorEntry, IndicatorStore};
+use store::SqliteStore;
+
+use crate::report::Format;
+
+#[derive(Subcommand)]
+pub enum IndicatorCommand {
+    /// Records a department's figure for an indicator and year (a value, or with `--target`
+    /// the target a higher level assigned). Entries are kept; the newest one counts.
+    Set(SetArgs),
+    /// Lists every entry made, oldest first.
+    List {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long)]
+        code: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct SetArgs {
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Indicator code of the profile (I01…I15).
+    #[arg(long)]
+    code: String,
+    #[arg(long)]
+    year: i32,
+    #[arg(long)]
+    value: f64,
+    /// Where the figure comes from (required).
+    #[arg(long)]
+    source: String,
+    /// Evidence: document number, file name or link.
+    #[arg(long, default_value = "")]
+    evidence: String,
+    /// Who enters it.
+    #[arg(long)]
+    by: String,
+    /// The figure is the target set by the state or the city, not the year's value.
+    #[arg(long)]
+    target: bool,
+    #[arg(long)]
+    profile: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// The year whose status is reported (values from 2021 up to it).
+    #[arg(long)]
+    year: i32,
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    #[arg(long)]
+    profile: Option<PathBuf>,
+}
+
+fn load_profile(dir: &Option<PathBuf>) -> anyhow::Result<Profile> {
+    match dir {
+        Some(d) => Profile::load_dir(d).with_context(|| d.display().to_string()),
+        None => Ok(Profile::dianjiang()),
+    }
+}
+
+pub fn run(cmd: IndicatorCommand) -> anyhow::Result<std::process::ExitCode> {
+    match cmd {
+        IndicatorCommand::Set(a) => {
+            let profile = load_profile(&a.profile)?;
+            let ind = profile.indicator(&a.code).ok_or_else(|| {
+                let known: Vec<&str> = profile
+                    .indicators()
+                    .iter()
+                    .map(|i| i.code.as_str())
+                    .collect();
+                anyhow::anyhow!(
+                    "--code {}: no such indicator (known: {})",
+                    a.code,
+                    known.join(" ")
+                )
+            })?;
+            if !(2000..=2100).contains(&a.year) {
+                anyhow::bail!("--year {}: expected a year between 2000 and 2100", a.year);
+            }
+            let mut store = SqliteStore::open(&a.data)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let id = store.add_indicator_entry(&IndicatorEntry {
+                id: 0,
+                code: ind.code.clone(),
+                year: a.year,
+                kind: if a.target {
+                    EntryKind::Target
+                } else {
+                    EntryKind::Value
+                },
+                value: a.value,
+                source: a.source,
+                evidence: a.evidence,
+                entered_by: a.by,
+                entered_ms: now,
+            })?;
+            if ind.computed_from != Computation::Manual && !a.target {
+                eprintln!(
+                    "note: {} is computed from monitoring data; the entered figure replaces the computed one for {}",
+                    ind.code, a.year
+                );
+            }
+            println!(
+                "recorded entry {id}: {} {} {} = {} {}",
+                ind.code, ind.name, a.year, a.value, ind.unit
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        IndicatorCommand::List { data, code } => {
+            let store = SqliteStore::open(&data)?;
+            let mut out = std::io::stdout().lock();
+            for e in store.indicator_entries(code.as_deref())? {
+                writeln!(out, "{}", serde_json::to_string(&e)?)?;
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Monitoring figures from the air and water engines' derived tables.
+struct Figures<'a> {
+    store: &'a SqliteStore,
+    air: AirEngine,
+    water: WaterEngine,
+}
+
+impl MonitoringFigures for Figures<'_> {
+    fn figure(&self, what: Computation, year: i32) -> engine::Result<Option<(f64, String)>> {
+        let air = AirFigures {
+            store: self.store,
+            engine: &self.air,
+        };
+        let compliance = |scope| -> engine::Result<Option<(f64, String)>> {
+            let c = self
+                .water
+                .drinking_water_compliance(self.store, year, scope)?;
+            Ok(c.rate_pct.map(|r| {
+                (
+                    r,
+                    format!(
+                        "compliant_months={} assessed_months={} sources={}",
+                        c.compliant, c.assessed, c.sources
+                    ),
+                )
+            }))
+        };
+        match what {
+            Computation::Manual => Ok(None),
+            Computation::GoodDays => air.good_days(year),
+            Computation::SectionsClassIiiShare => {
+                let s = self
+                    .water
+                    .sections_at_or_better_than_iii_share(self.store, year)?;
+                Ok(s.pct.map(|p| {
+                    (
+                        p,
+                        format!(
+                            "sections_iii_or_better={} evaluated={} sections={}",
+                            s.at_or_better, s.evaluated, s.sections
+                        ),
+                    )
+                }))
+            }
+            Computation::DrinkingWaterComplianceUrban => compliance(SourceScope::Urban),
+            Computation::DrinkingWaterComplianceTownship => compliance(SourceScope::Township),
+        }
+    }
+}
+
+/// Builds the indicators report (derived tables brought up to date first).
+pub fn build_report(
+    data: &std::path::Path,
+    profile: &Profile,
+    year: i32,
+) -> anyhow::Result<Vec<IndicatorReport>> {
+    let mut store = SqliteStore::open(data)
+        .with_context(|| format!("opening the data folder {}", data.display()))?;
+    let air = crate::report::air_engine(profile);
+    air.catch_up(&mut store).context("updating air_days")?;
+    let water = crate::report::water_engine(profile)?;
+    water.catch_up(&mut store).context("updating water_days")?;
+    let figures = Figures {
+        store: &store,
+        air,
+        water,
+    };
+    Ok(indicators_report(profile, &store, &figures, 2021, year)?)
+}
+
+pub fn report(a: ReportArgs) -> anyhow::Result<std::process::ExitCode> {
+    let profile = load_profile(&a.profile)?;
+    let rep = build_report(&a.data, &profile, a.year)?;
+    let mut out = std::io::stdout().lock();
+    match a.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &rep)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            let years: Vec<String> = (2020..=a.year).map(|y| y.to_string()).collect();
+            let mut head = vec![
+                "code",
+                "name",
+                "unit",
+                "type",
+                "target",
+                "direction",
+                "status",
+                "trend",
+            ];
+            head.extend(years.iter().map(String::as_str));
+            w.write_record(&head)?;
+            for r in &rep {
+                let mut row = vec![
+                    r.code.clone(),
+                    r.name.clone(),
+                    r.unit.clone(),
+                    serde_json::to_value(r.kind)?
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    r.target
+                        .value
+                        .map(|v| v.to_string())
+                        .or(r.target.text.clone())
+                        .unwrap_or_default(),
+                    r.target.direction.unwrap_or_default().to_string(),
+                    serde_json::to_value(r.status)?
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    serde_json::to_value(r.trend)?
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ];
+                row.extend(
+                    years
+                        .iter()
+                        .map(|y| r.values.get(y).map(|v| v.to_string()).unwrap_or_default()),
+                );
+                w.write_record(&row)?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
