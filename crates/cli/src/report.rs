@@ -17,13 +17,15 @@ use store::SqliteStore;
 pub enum ReportCommand {
     /// Ambient air: good days, annual statistics, composite index, attainment, daily AQI.
     Air(AirArgs),
-    /// Enterprise outlets (hours valid, exceedance events, discharge totals) and the
-    /// restaurant fume fleet (online rate, over-limit, fan on while the purifier is off).
-    Sources(SourcesArgs),
     /// Surface water and drinking-water sources: classes, targets, river status, compliance.
     Water(WaterArgs),
     /// Acoustic environment: Ld/Ln per point against its GB 3096 zone.
     Noise(NoiseArgs),
+    /// Enterprise outlets (hours valid, exceedance events, discharge totals) and the
+    /// restaurant fume fleet (online rate, over-limit, fan on while the purifier is off).
+    Sources(SourcesArgs),
+    /// The plan's 15 indicators per year against their 2025 targets (status, trend, evidence).
+    Indicators(crate::indicator::ReportArgs),
     /// Data quality: transmission, validity and effective transmission rates per device.
     Quality(crate::audit::QualityArgs),
 }
@@ -59,10 +61,11 @@ pub struct AirArgs {
 pub fn run(cmd: ReportCommand) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
         ReportCommand::Air(a) => air(a),
-        ReportCommand::Sources(a) => sources(a),
         ReportCommand::Water(a) => water(a),
         ReportCommand::Noise(a) => noise(a),
+        ReportCommand::Sources(a) => sources(a),
         ReportCommand::Quality(a) => crate::audit::quality_report(a),
+        ReportCommand::Indicators(a) => crate::indicator::report(a),
     }
 }
 
@@ -172,6 +175,66 @@ pub fn air_engine(profile: &Profile) -> AirEngine {
         site: s.code.clone(),
         urban: s.air.as_ref().is_some_and(|x| x.urban),
     }))
+}
+
+#[derive(Args)]
+pub struct SourcesArgs {
+    /// Data folder (the one `qingshan serve` fills).
+    #[arg(long)]
+    data: PathBuf,
+    /// Year (Beijing calendar).
+    #[arg(long)]
+    year: i32,
+    /// Only this month (1–12); adds daily totals.
+    #[arg(long)]
+    month: Option<u8>,
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// County profile folder (default: the embedded Dianjiang profile).
+    #[arg(long)]
+    profile: Option<PathBuf>,
+}
+
+fn sources(a: SourcesArgs) -> anyhow::Result<std::process::ExitCode> {
+    use engine::sources_report::{beijing_today, SourcesReport};
+    let (from, to) = match a.month {
+        None => (Date::new(a.year, 1, 1), Date::new(a.year, 12, 31)),
+        Some(m) if (1..=12).contains(&m) => (
+            Date::new(a.year, m, 1),
+            Date::new(a.year, m, days_in_month(a.year, m)),
+        ),
+        Some(m) => bail!("--month {m}: expected 1..=12"),
+    };
+    let (from, to) = (
+        from.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
+        to.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
+    );
+    let profile = match &a.profile {
+        Some(dir) => Profile::load_dir(dir).with_context(|| format!("{}", dir.display()))?,
+        None => Profile::dianjiang(),
+    };
+    let engine = engine::SourcesEngine::from_profile(
+        &profile,
+        &standards::emissions::LimitLibrary::national(),
+        engine::SourcesPolicy::default(),
+        engine::fume::FumePolicy::default(),
+    );
+    let mut store = SqliteStore::open(&a.data)
+        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
+    let stats = engine
+        .catch_up(&mut store)
+        .context("updating the sources tables")?;
+    tracing::debug!(?stats, "sources caught up");
+    let rep = SourcesReport::build(&store, &engine, from, to, beijing_today())?;
+    let mut out = std::io::stdout().lock();
+    match a.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &rep)?;
+            writeln!(out)?;
+        }
+        Format::Csv => rep.write_csv(&mut out)?,
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 // ---- report water / report noise (docs/engine-water.md) ----
@@ -458,63 +521,3 @@ pub const NOISE_CSV_COLUMNS: [&str; 13] = [
     "day_compliance_pct",
     "night_compliance_pct",
 ];
-
-#[derive(Args)]
-pub struct SourcesArgs {
-    /// Data folder (the one `qingshan serve` fills).
-    #[arg(long)]
-    data: PathBuf,
-    /// Year (Beijing calendar).
-    #[arg(long)]
-    year: i32,
-    /// Only this month (1–12); adds daily totals.
-    #[arg(long)]
-    month: Option<u8>,
-    #[arg(long, value_enum, default_value = "json")]
-    format: Format,
-    /// County profile folder (default: the embedded Dianjiang profile).
-    #[arg(long)]
-    profile: Option<PathBuf>,
-}
-
-fn sources(a: SourcesArgs) -> anyhow::Result<std::process::ExitCode> {
-    use engine::sources_report::{beijing_today, SourcesReport};
-    let (from, to) = match a.month {
-        None => (Date::new(a.year, 1, 1), Date::new(a.year, 12, 31)),
-        Some(m) if (1..=12).contains(&m) => (
-            Date::new(a.year, m, 1),
-            Date::new(a.year, m, days_in_month(a.year, m)),
-        ),
-        Some(m) => bail!("--month {m}: expected 1..=12"),
-    };
-    let (from, to) = (
-        from.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
-        to.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
-    );
-    let profile = match &a.profile {
-        Some(dir) => Profile::load_dir(dir).with_context(|| format!("{}", dir.display()))?,
-        None => Profile::dianjiang(),
-    };
-    let engine = engine::SourcesEngine::from_profile(
-        &profile,
-        &standards::emissions::LimitLibrary::national(),
-        engine::SourcesPolicy::default(),
-        engine::fume::FumePolicy::default(),
-    );
-    let mut store = SqliteStore::open(&a.data)
-        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
-    let stats = engine
-        .catch_up(&mut store)
-        .context("updating the sources tables")?;
-    tracing::debug!(?stats, "sources caught up");
-    let rep = SourcesReport::build(&store, &engine, from, to, beijing_today())?;
-    let mut out = std::io::stdout().lock();
-    match a.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &rep)?;
-            writeln!(out)?;
-        }
-        Format::Csv => rep.write_csv(&mut out)?,
-    }
-    Ok(std::process::ExitCode::SUCCESS)
-}
