@@ -15,7 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
 
-/// Called after every successful commit with the packets it made durable (the engine's hook).
+/// Called after every successful commit with the packets it made durable (the engine's hook),
+/// on a thread of its own, in commit order.
 pub type CommitObserver = Box<dyn FnMut(&[IntakePacket]) + Send>;
 
 pub(crate) enum WriteOp {
@@ -133,6 +134,26 @@ pub fn spawn_writer(
     metrics: Arc<Metrics>,
     mut observers: Vec<CommitObserver>,
 ) -> (WriterHandle, std::thread::JoinHandle<()>) {
+    // Observers (the engine's derived tables) run on their own thread, handed each committed
+    // batch by move, so their cost never delays a commit or an ack. The hand-off queue is
+    // bounded: if derivation falls far behind, commits wait rather than memory growing.
+    let derive: Option<(
+        std::sync::mpsc::SyncSender<Vec<IntakePacket>>,
+        std::thread::JoinHandle<()>,
+    )> = (!observers.is_empty()).then(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<IntakePacket>>(16);
+        let join = std::thread::Builder::new()
+            .name("derive".into())
+            .spawn(move || {
+                while let Ok(batch) = rx.recv() {
+                    for o in observers.iter_mut() {
+                        o(&batch);
+                    }
+                }
+            })
+            .expect("spawn derive thread");
+        (tx, join)
+    });
     let (tx, mut rx) = mpsc::channel::<WriteOp>(cfg.queue.max(1));
     metrics.queue_capacity.store(cfg.queue as i64, Relaxed);
     let m = metrics.clone();
@@ -184,8 +205,12 @@ pub fn spawn_writer(
                         for w in waiters.drain(..).flatten() {
                             let _ = w.send(true);
                         }
-                        for o in observers.iter_mut() {
-                            o(&packets);
+                        if let Some((tx, _)) = &derive {
+                            let batch = std::mem::replace(
+                                &mut packets,
+                                Vec::with_capacity(cfg.max_batch),
+                            );
+                            let _ = tx.send(batch);
                         }
                     }
                     Err(e) => {
@@ -197,6 +222,11 @@ pub fn spawn_writer(
                     }
                 }
                 packets.clear();
+            }
+            // Queue drained and closed: let derivation finish what was committed.
+            if let Some((tx, join)) = derive {
+                drop(tx);
+                let _ = join.join();
             }
         })
         .expect("spawn writer thread");

@@ -1,0 +1,56 @@
+//! The writer hands every committed batch to the observers, in commit order, on their own
+//! thread, and waits for them on shutdown.
+
+use std::sync::{Arc, Mutex};
+
+use ingest::{spawn_writer, Metrics, WriterConfig};
+use store::{IntakePacket, SqliteOptions, SqliteStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observers_see_every_committed_packet_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with(
+        dir.path(),
+        &SqliteOptions {
+            fsync: false,
+            cache_mib: 8,
+        },
+    )
+    .unwrap();
+    let seen: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let s2 = seen.clone();
+    let observer: ingest::CommitObserver = Box::new(move |batch: &[IntakePacket]| {
+        // slow observer: must not hold up acks
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        s2.lock()
+            .unwrap()
+            .extend(batch.iter().map(|p| p.received_ms));
+    });
+    let (writer, thread) = spawn_writer(
+        Box::new(store),
+        WriterConfig {
+            queue: 64,
+            max_batch: 16,
+        },
+        Arc::new(Metrics::default()),
+        vec![observer],
+    );
+    let mut acks = Vec::new();
+    for k in 0..500 {
+        let p = IntakePacket {
+            received_ms: k,
+            mn: "MN".into(),
+            cn: "2011".into(),
+            ..IntakePacket::default()
+        };
+        acks.push(writer.submit(p).await.unwrap());
+    }
+    for a in acks {
+        assert!(a.await.unwrap(), "durable");
+    }
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), (0..500).collect::<Vec<i64>>());
+}
