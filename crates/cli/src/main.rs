@@ -7,6 +7,7 @@ mod alarm;
 mod audit;
 mod bench;
 mod device;
+mod engines;
 mod eval;
 mod export;
 mod hj212_cmd;

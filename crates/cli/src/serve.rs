@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Commit without fsync (survives a process crash, not a power cut). Faster.
     #[arg(long)]
     pub no_fsync: bool,
+    /// POST alarm notifications (JSON) to this http:// URL, with retries and a rate limit.
+    #[arg(long)]
+    pub webhook: Option<String>,
     /// Seconds to let connections finish and flush acks on shutdown.
     #[arg(long, default_value_t = 10)]
     pub grace: u64,
@@ -87,19 +90,14 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("loading devices: {e}"))?,
     );
     let metrics = Arc::new(Metrics::default());
-    // The engine keeps derived air days up to date from what each commit touched; a
-    // catch-up first derives whatever arrived while it was not running.
-    let air = crate::report::air_engine(&profile);
-    let mut engine_store = SqliteStore::open_with(&a.data, &opts)?;
-    let caught = air
-        .catch_up(&mut engine_store)
-        .context("deriving air days at start")?;
-    tracing::info!(?caught, "air days caught up");
+    // The engines keep derived tables (air, water, noise, quality, sources, alarms) current
+    // from what each commit touched, after catching up on what arrived while they were not.
+    let (observers, alarms) = crate::engines::start(&profile, &a.data, &opts)?;
     let (writer, writer_thread) = spawn_writer(
         Box::new(store),
         WriterConfig::default(),
         metrics.clone(),
-        vec![air.observer(Box::new(engine_store))],
+        observers,
     );
     let cfg = GatewayConfig {
         mode: if a.strict {
@@ -170,6 +168,38 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             }
         })
     };
+    // Alarm rules that depend on the clock: offline devices, overdue follow-up.
+    let alarm_tick = {
+        let mut st = SqliteStore::open_with(&a.data, &opts)?;
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let e = alarms.clone();
+                let (back, r) = tokio::task::spawn_blocking(move || {
+                    let r = e.tick(&mut st, crate::engines::now_ms());
+                    (st, r)
+                })
+                .await
+                .expect("alarm tick task");
+                st = back;
+                if let Err(err) = r {
+                    tracing::warn!(error = %err, "alarm tick failed");
+                }
+            }
+        })
+    };
+    let notifier = match &a.webhook {
+        Some(url) => Some(
+            engine::alarms::notify::Notifier::new(engine::alarms::notify::WebhookConfig::new(url))?
+                .spawn(Box::new(SqliteStore::open_with(&a.data, &opts)?)),
+        ),
+        None => None,
+    };
     drop(writer);
     let gw_task = tokio::spawn(gateway.clone().run(
         hj_listener,
@@ -181,6 +211,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = gw_task.await;
     let _ = chores.await;
+    let _ = alarm_tick.await;
+    if let Some(n) = notifier {
+        n.stop();
+    }
     let _ = http.await;
     drop(gateway);
     // The writer thread ends once the last handle is gone and its queue is drained.
