@@ -92,7 +92,7 @@ pub struct UpdateStats {
 }
 
 /// A commit observer (same type as `ingest::CommitObserver`).
-pub type Observer = Box<dyn FnMut(&[IntakePacket]) + Send>;
+pub use crate::observe::Observer;
 
 /// The hour values of one station and one day, per pollutant, indexed by hour start.
 type StationHours = [DayHours; 6];
@@ -223,27 +223,14 @@ impl AirEngine {
     /// A commit observer for `ingest::spawn_writer`: updates the days each commit touched,
     /// through its own store handle (open a second `SqliteStore` on the same folder), and
     /// advances the watermark. Errors are logged to stderr; the next catch-up repairs them.
-    pub fn observer(self, mut store: Box<dyn Store>) -> Observer {
-        Box::new(move |packets: &[IntakePacket]| {
+    pub fn observer(self, store: Box<dyn Store>) -> Observer {
+        crate::observe::observer("air", WATERMARK, store, move |store, packets| {
             let touched = self.touched(packets);
             if touched.is_empty() {
-                return;
+                return Ok(false);
             }
-            let newest = packets.iter().map(|p| p.received_ms).max();
-            let r = self.update(store.as_mut(), &touched).and_then(|_| {
-                let wm = store.watermark(WATERMARK)?;
-                if let Some(n) = newest {
-                    // Only advance a watermark a catch-up already set: before the first
-                    // catch-up the older data is not derived yet.
-                    if wm.is_some_and(|w| n > w) {
-                        store.set_watermark(WATERMARK, n)?;
-                    }
-                }
-                Ok(())
-            });
-            if let Err(e) = r {
-                eprintln!("engine: air update failed: {e}");
-            }
+            self.update(store, &touched)?;
+            Ok(true)
         })
     }
 

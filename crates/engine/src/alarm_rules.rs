@@ -612,25 +612,14 @@ impl AlarmEngine {
     /// A commit observer (`ingest::CommitObserver`): judges what each commit touched through
     /// its own store handle. Register it **after** the air engine's observer (it reads
     /// `air_days`). Errors go to stderr; `catch_up` repairs.
-    pub fn observer(self, mut store: Box<dyn AlarmStore>) -> crate::air::Observer {
-        Box::new(move |packets: &[IntakePacket]| {
+    pub fn observer(self, store: Box<dyn AlarmStore>) -> crate::observe::Observer {
+        crate::observe::observer("alarm rules", WATERMARK, store, move |store, packets| {
             let t = self.touched(packets);
             if t.hours.is_empty() && t.days.is_empty() {
-                return;
+                return Ok(false);
             }
-            let now = super::system_now_ms();
-            let newest = packets.iter().map(|p| p.received_ms).max();
-            let r = self.update(store.as_mut(), &t, now).and_then(|_| {
-                if let (Some(n), Some(w)) = (newest, store.watermark(WATERMARK)?) {
-                    if n > w {
-                        store.set_watermark(WATERMARK, n)?;
-                    }
-                }
-                Ok(())
-            });
-            if let Err(e) = r {
-                eprintln!("engine: alarm rules failed: {e}");
-            }
+            self.update(store, &t, super::system_now_ms())?;
+            Ok(true)
         })
     }
 }

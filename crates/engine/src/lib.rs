@@ -18,6 +18,7 @@ pub mod alarms;
 pub mod fume;
 pub mod indicators;
 pub mod noise;
+pub mod observe;
 pub mod quality;
 pub mod quality_report;
 pub mod sources;
@@ -27,12 +28,12 @@ pub mod water;
 pub mod water_report;
 
 pub use air::{AirEngine, AirStation, UpdateStats};
-pub use sources::{OutletKind, OutletSpec, SourcesEngine, SourcesPolicy};
 pub use air_report::{AirReport, AreaReport, DailyEntry, RulesChoice};
-pub use noise::{NoiseEngine, NoisePoint, NoiseReport};
 pub use alarms::{AlarmEngine, AlarmInput, AlarmSink, Alarms};
+pub use noise::{NoiseEngine, NoisePoint, NoiseReport};
 pub use quality::{QualityConfig, QualityEngine, QualityStats};
 pub use quality_report::QualityReport;
+pub use sources::{OutletKind, OutletSpec, SourcesEngine, SourcesPolicy};
 pub use water::{SourceScope, WaterEngine, WaterSite, WaterSiteKind};
 pub use water_report::WaterReport;
 

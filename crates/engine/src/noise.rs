@@ -206,25 +206,14 @@ impl NoiseEngine {
     }
 
     /// A commit observer (see `WaterEngine::observer`).
-    pub fn observer(self, mut store: Box<dyn WaterStore>) -> crate::water::Observer {
-        Box::new(move |packets: &[IntakePacket]| {
+    pub fn observer(self, store: Box<dyn WaterStore>) -> crate::observe::Observer {
+        crate::observe::observer("noise", WATERMARK, store, move |store, packets| {
             let touched = self.touched(packets);
             if touched.is_empty() {
-                return;
+                return Ok(false);
             }
-            let newest = packets.iter().map(|p| p.received_ms).max();
-            let r = self.update(store.as_mut(), &touched).and_then(|_| {
-                let wm = store.watermark(WATERMARK)?;
-                if let Some(n) = newest {
-                    if wm.is_some_and(|w| n > w) {
-                        store.set_watermark(WATERMARK, n)?;
-                    }
-                }
-                Ok(())
-            });
-            if let Err(e) = r {
-                eprintln!("engine: noise update failed: {e}");
-            }
+            self.update(store, &touched)?;
+            Ok(true)
         })
     }
 

@@ -187,7 +187,7 @@ pub struct QualityStats {
 }
 
 /// A commit observer (same type as `ingest::CommitObserver`).
-pub type Observer = Box<dyn FnMut(&[IntakePacket]) + Send>;
+pub use crate::observe::Observer;
 
 /// The checked field of a period.
 pub fn is_primary(period: Period, field: &str) -> bool {
@@ -340,15 +340,10 @@ impl QualityEngine {
         let mut last_offline = i64::MIN;
         Box::new(move |packets: &[IntakePacket]| {
             let touched = self.touched(packets);
-            let newest = packets.iter().map(|p| p.received_ms).max();
             let r = (|| -> Result<()> {
                 if !touched.is_empty() {
                     self.update(store.as_mut(), &touched)?;
-                    if let (Some(n), Some(w)) = (newest, store.watermark(WATERMARK)?) {
-                        if n > w {
-                            store.set_watermark(WATERMARK, n)?;
-                        }
-                    }
+                    crate::observe::advance_watermark(store.as_mut(), WATERMARK, packets)?;
                 }
                 let now = now_ms();
                 if now - last_offline >= 60_000 {

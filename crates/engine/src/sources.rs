@@ -148,7 +148,7 @@ pub struct SourcesStats {
 }
 
 /// A commit observer (same type as `ingest::CommitObserver`).
-pub type Observer = Box<dyn FnMut(&[IntakePacket]) + Send>;
+pub use crate::observe::Observer;
 
 /// Outlets and restaurants.
 #[derive(Debug, Clone)]
@@ -497,25 +497,14 @@ impl SourcesEngine {
     /// A commit observer for `ingest::spawn_writer` (its own store handle on the same folder).
     /// Advances the watermark only once a catch-up has set it; errors go to stderr and the
     /// next catch-up repairs them.
-    pub fn observer(self, mut store: Box<dyn SourcesStore>) -> Observer {
-        Box::new(move |packets: &[IntakePacket]| {
+    pub fn observer(self, store: Box<dyn SourcesStore>) -> Observer {
+        crate::observe::observer("sources", WATERMARK, store, move |store, packets| {
             let touched = self.touched(packets);
             if touched.is_empty() {
-                return;
+                return Ok(false);
             }
-            let newest = packets.iter().map(|p| p.received_ms).max();
-            let r = self.update(store.as_mut(), &touched).and_then(|_| {
-                let wm = store.watermark(WATERMARK)?;
-                if let Some(n) = newest {
-                    if wm.is_some_and(|w| n > w) {
-                        store.set_watermark(WATERMARK, n)?;
-                    }
-                }
-                Ok(())
-            });
-            if let Err(e) = r {
-                eprintln!("engine: sources update failed: {e}");
-            }
+            self.update(store, &touched)?;
+            Ok(true)
         })
     }
 

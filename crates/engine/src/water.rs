@@ -180,7 +180,7 @@ pub struct WaterStats {
 }
 
 /// A commit observer (same type as `ingest::CommitObserver`).
-pub type Observer = Box<dyn FnMut(&[IntakePacket]) + Send>;
+pub use crate::observe::Observer;
 
 /// The water engine: sites, the code map, and the derivation of `water_days`.
 #[derive(Debug, Clone)]
@@ -364,25 +364,14 @@ impl WaterEngine {
     /// A commit observer: updates the days each commit touched through its own store handle
     /// and advances the watermark once a catch-up has set it. Errors go to stderr; the next
     /// catch-up repairs them.
-    pub fn observer(self, mut store: Box<dyn WaterStore>) -> Observer {
-        Box::new(move |packets: &[IntakePacket]| {
+    pub fn observer(self, store: Box<dyn WaterStore>) -> Observer {
+        crate::observe::observer("water", WATERMARK, store, move |store, packets| {
             let touched = self.touched(packets);
             if touched.is_empty() {
-                return;
+                return Ok(false);
             }
-            let newest = packets.iter().map(|p| p.received_ms).max();
-            let r = self.update(store.as_mut(), &touched).and_then(|_| {
-                let wm = store.watermark(WATERMARK)?;
-                if let Some(n) = newest {
-                    if wm.is_some_and(|w| n > w) {
-                        store.set_watermark(WATERMARK, n)?;
-                    }
-                }
-                Ok(())
-            });
-            if let Err(e) = r {
-                eprintln!("engine: water update failed: {e}");
-            }
+            self.update(store, &touched)?;
+            Ok(true)
         })
     }
 

@@ -505,3 +505,44 @@ fn report_json_contract() {
     assert_eq!(d["primary"], serde_json::json!(["PM25_24H"]));
     assert_eq!(j["county"]["PM25_annual_mean"], 80.0);
 }
+
+/// The commit observer (what `serve` runs): after a catch-up has set the watermark, each
+/// observed batch is derived and the watermark advances to the batch's newest packet; a batch
+/// touching nothing of the air engine changes nothing.
+#[test]
+fn observer_derives_and_advances_the_watermark() {
+    let (dir, mut store) = open();
+    let d = Date::new(2025, 7, 1).unwrap();
+    store
+        .commit(&[packet(1_000, flat("S2", "a34004", d, "50"))])
+        .unwrap();
+    engine().catch_up(&mut store).unwrap();
+    assert_eq!(
+        store.watermark(engine::air::WATERMARK).unwrap(),
+        Some(1_000)
+    );
+    let mut obs = engine().observer(Box::new(
+        SqliteStore::open_with(
+            dir.path(),
+            &SqliteOptions {
+                fsync: false,
+                cache_mib: 4,
+            },
+        )
+        .unwrap(),
+    ));
+    let batch = [packet(5_000, flat("S1", "a34004", d, "50"))];
+    store.commit(&batch).unwrap();
+    assert!(day_row(&store, "S1", "2025-07-01").is_none());
+    obs(&batch);
+    assert_eq!(day_row(&store, "S1", "2025-07-01").unwrap().aqi, Some(69));
+    assert_eq!(
+        store.watermark(engine::air::WATERMARK).unwrap(),
+        Some(5_000)
+    );
+    obs(&[packet(9_000, vec![])]);
+    assert_eq!(
+        store.watermark(engine::air::WATERMARK).unwrap(),
+        Some(5_000)
+    );
+}
