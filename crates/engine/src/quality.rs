@@ -346,7 +346,7 @@ impl QualityEngine {
                     crate::observe::advance_watermark(store.as_mut(), WATERMARK, packets)?;
                 }
                 let now = now_ms();
-                if now - last_offline >= 60_000 {
+                if now.saturating_sub(last_offline) >= 60_000 {
                     last_offline = now;
                     self.check_offline(store.as_mut(), now)?;
                 }

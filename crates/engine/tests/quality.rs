@@ -535,3 +535,30 @@ fn bad_marks_are_refused() {
     assert!(s.audit_trail(None, None, None).unwrap().is_empty());
     assert_eq!(values(&s, false).len(), 1);
 }
+
+/// The commit observer checks offline devices on its first commit (its "last check" starts at
+/// `i64::MIN`: `now - i64::MIN` overflowed — a panic of the derive thread in debug builds, and
+/// in release a wrapped negative gap, so the observer never checked offline devices).
+#[test]
+fn observer_checks_offline_devices_on_its_first_commit() {
+    let (dir, mut s) = open();
+    let e = QualityEngine::default();
+    let seen = on_time(); // 2025-07-02: long before the wall clock the observer reads
+    let batch = [packet(seen, crafted())];
+    s.commit(&batch).unwrap();
+    let other = SqliteStore::open_with(
+        dir.path(),
+        &SqliteOptions {
+            fsync: false,
+            cache_mib: 16,
+        },
+    )
+    .unwrap();
+    let mut observe = e.observer(Box::new(other));
+    observe(&batch);
+    let fs = s
+        .findings(None, seen / 1000, i64::MAX / 2, Some(&["offline"]))
+        .unwrap();
+    assert_eq!(fs.len(), 1, "{fs:?}");
+    assert_eq!(fs[0].mn, MN);
+}
