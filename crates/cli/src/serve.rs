@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -124,10 +124,13 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         registry.len()
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = web::router(web::AppState {
-        gateway: gateway.clone(),
-        reader: Arc::new(Mutex::new(reader)),
-    });
+    let (state, first_start) =
+        web::AppState::open(gateway.clone(), reader, &a.data, profile.clone())
+            .context("opening the accounts store")?;
+    if let Some(note) = first_start {
+        println!("{note}");
+    }
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_stop = stop_rx.clone();
     let http = tokio::spawn(async move {
         axum::serve(http_listener, app)

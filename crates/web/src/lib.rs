@@ -1,17 +1,28 @@
-//! The HTTP side of qingshan: `/metrics` (Prometheus text), `/healthz`, and the API under
-//! `/api/v1`. Reads go through a read-only store handle of their own; device commands go to
-//! the gateway.
+//! The HTTP side of qingshan: the embedded web UI (zh-CN), the API under `/api/v1`,
+//! `/metrics` (Prometheus text) and `/healthz`. Every route passes [`auth::authorize`], which
+//! checks it against the role table [`auth::ROUTES`]. Reads go through a store handle of their
+//! own; accounts and the audit log through another; device commands go to the gateway.
+//! See docs/web.md.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use ingest::{CommandError, Gateway};
-use serde::{Deserialize, Serialize};
-use store::Store;
+use ingest::Gateway;
+use store::accounts::{AccountStore, NewUser};
+use store::{SqliteStore, Store};
+
+mod api;
+pub mod auth;
+pub mod openapi;
+mod table;
+mod ui;
+
+pub use auth::{Principal, Role};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -19,10 +30,105 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// A store connection for reads (SQLite: its own connection in WAL mode).
     pub reader: Arc<Mutex<Box<dyn Store>>>,
+    /// Users, sessions, tokens and the audit log.
+    pub accounts: Arc<Mutex<SqliteStore>>,
+    pub profile: Arc<profile::Profile>,
+    /// Site code → town and enterprise, for scope checks (profile sites, outlets, restaurants).
+    pub owners: Arc<HashMap<String, auth::SiteOwner>>,
+    pub air: Arc<engine::AirEngine>,
+    pub auth: Arc<auth::AuthGuard>,
+    /// Cheap argon2 parameters (tests only).
+    pub cheap_hashing: bool,
+}
+
+impl AppState {
+    /// Builds the state on a data folder: opens the accounts store and, on the very first
+    /// start (no user at all), creates the administrator `admin` with a random password.
+    /// Returns the message to print in that case (how to log in); nothing ships with a
+    /// default password.
+    pub fn open(
+        gateway: Arc<Gateway>,
+        reader: Box<dyn Store>,
+        data: &Path,
+        profile: profile::Profile,
+    ) -> Result<(AppState, Option<String>), store::StoreError> {
+        let mut accounts = SqliteStore::open_with(
+            data,
+            &store::SqliteOptions {
+                fsync: true,
+                cache_mib: 2,
+            },
+        )?;
+        let hello = bootstrap_admin(&mut accounts, false)?;
+        let mut owners = HashMap::new();
+        for s in profile.fleet() {
+            owners.insert(
+                s.code.clone(),
+                auth::SiteOwner {
+                    town: s.town.clone(),
+                    enterprise: s.outlet.as_ref().map(|o| o.enterprise.clone()),
+                },
+            );
+        }
+        let air = engine::AirEngine::new(profile.sites_by_kind(profile::SiteKind::Air).map(|s| {
+            engine::AirStation {
+                site: s.code.clone(),
+                urban: s.air.as_ref().is_some_and(|x| x.urban),
+            }
+        }));
+        Ok((
+            AppState {
+                gateway,
+                reader: Arc::new(Mutex::new(reader)),
+                accounts: Arc::new(Mutex::new(accounts)),
+                profile: Arc::new(profile),
+                owners: Arc::new(owners),
+                air: Arc::new(air),
+                auth: Arc::new(auth::AuthGuard::default()),
+                cheap_hashing: false,
+            },
+            hello,
+        ))
+    }
+}
+
+/// Creates `admin` with a random password if there is no user yet; returns the login note.
+pub fn bootstrap_admin(
+    accounts: &mut SqliteStore,
+    cheap: bool,
+) -> Result<Option<String>, store::StoreError> {
+    if accounts.user_count()? > 0 {
+        return Ok(None);
+    }
+    let password = auth::random_password();
+    let hash = auth::hash_password(&password, cheap).map_err(store::StoreError::Invalid)?;
+    let u = accounts.create_user(
+        &NewUser {
+            name: "admin".into(),
+            display: "系统管理员".into(),
+            role: Role::Admin.as_str().into(),
+            scope: None,
+            pw_hash: hash,
+        },
+        auth::now_ms(),
+    )?;
+    accounts.append_audit(
+        auth::now_ms(),
+        "system",
+        "user.create",
+        "user:admin",
+        None,
+        Some(&serde_json::to_value(&u).unwrap_or_default()),
+        "",
+    )?;
+    Ok(Some(format!(
+        "first start: created the administrator — user: admin  password: {password}\n  \
+         log in at /login on the HTTP address above, then change it: qingshan user passwd --data <DIR> admin"
+    )))
 }
 
 /// A JSON error body: `{"error": "...", "detail": "..."}` with a fitting status.
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -37,111 +143,39 @@ impl From<store::StoreError> for ApiError {
     }
 }
 
+/// The whole HTTP surface. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+/// so that `/metrics` knows loopback clients and login throttling knows addresses.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(metrics))
+        .route("/", get(ui::app))
+        .route("/login", get(ui::login))
+        .route("/public", get(ui::public))
+        .route("/ui/{file}", get(ui::asset))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/api/v1/devices", get(devices))
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/auth/login", post(api::login))
+        .route("/api/v1/auth/logout", post(api::logout))
+        .route("/api/v1/auth/me", get(api::me))
+        .route("/api/v1/auth/tokens", post(api::create_token))
+        .route("/api/v1/public/air", get(api::public_air))
+        .route("/api/v1/overview", get(api::overview))
+        .route("/api/v1/boundary", get(api::boundary))
+        .route("/api/v1/sites", get(api::sites))
+        .route("/api/v1/devices", get(api::devices))
         .route(
             "/api/v1/devices/{mn}/commands",
-            get(commands).post(send_command),
+            get(api::commands).post(api::send_command),
         )
+        .route("/api/v1/values", get(api::values))
+        .route("/api/v1/air", get(api::air))
+        .route("/api/v1/summary", get(api::summary))
+        .route("/api/v1/users", get(api::users).post(api::create_user))
+        .route("/api/v1/users/{name}", post(api::update_user))
+        .route("/api/v1/audit", get(api::audit_log))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
         .with_state(state)
-}
-
-async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        s.gateway.metrics().render(),
-    )
-}
-
-#[derive(Serialize)]
-struct DeviceView {
-    #[serde(flatten)]
-    device: model::Device,
-    online: bool,
-    state: Option<store::DeviceState>,
-}
-
-async fn devices(State(s): State<AppState>) -> Result<Json<Vec<DeviceView>>, ApiError> {
-    let online = s.gateway.connected();
-    let (list, states) = {
-        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
-        (r.devices()?, r.device_states()?)
-    };
-    let pw_hidden = list.into_iter().map(|mut d| {
-        d.pw = String::new();
-        d
-    });
-    Ok(Json(
-        pw_hidden
-            .map(|d| DeviceView {
-                online: online.binary_search(&d.mn).is_ok(),
-                state: states.iter().find(|st| st.mn == d.mn).cloned(),
-                device: d,
-            })
-            .collect(),
-    ))
-}
-
-#[derive(Deserialize)]
-struct Limit {
-    limit: Option<usize>,
-}
-
-async fn commands(
-    State(s): State<AppState>,
-    Path(mn): Path<String>,
-    Query(q): Query<Limit>,
-) -> Result<Json<Vec<store::CommandRecord>>, ApiError> {
-    let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
-    Ok(Json(
-        r.commands(Some(&mn), q.limit.unwrap_or(50).min(1000))?,
-    ))
-}
-
-/// `POST /api/v1/devices/{mn}/commands` with `{"cn":"2061","cp":{"BeginTime":"…","EndTime":"…"}}`.
-#[derive(Deserialize)]
-struct CommandRequest {
-    cn: String,
-    #[serde(default)]
-    cp: serde_json::Map<String, serde_json::Value>,
-}
-
-async fn send_command(
-    State(s): State<AppState>,
-    Path(mn): Path<String>,
-    Json(req): Json<CommandRequest>,
-) -> Result<Json<ingest::SentCommand>, ApiError> {
-    let mut cp = Vec::new();
-    for (k, v) in req.cp {
-        let text = match v {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            other => {
-                return Err(ApiError(
-                    StatusCode::BAD_REQUEST,
-                    format!("cp.{k}: expected a string or number, got {other}"),
-                ))
-            }
-        };
-        cp.push((k, text));
-    }
-    s.gateway
-        .send_command(&mn, &req.cn, cp)
-        .await
-        .map(Json)
-        .map_err(|e| {
-            let status = match e {
-                CommandError::NotConnected(_) => StatusCode::CONFLICT,
-                CommandError::UnknownDevice(_) => StatusCode::NOT_FOUND,
-                CommandError::Invalid(_) => StatusCode::BAD_REQUEST,
-                CommandError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            ApiError(status, e.to_string())
-        })
 }

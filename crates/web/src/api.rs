@@ -1,0 +1,863 @@
+//! Handlers of `/api/v1`. Authorisation by role already happened ([`crate::auth::authorize`]);
+//! here each handler applies the object scope (`Principal::sees_site`): an object outside it
+//! answers 404, as if it did not exist.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use ingest::CommandError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use store::accounts::{AccountStore, AuthSession, NewUser};
+use store::{AirDay, ValueFilter};
+
+use crate::auth::{self, now_ms, Peer, Principal, Role};
+use crate::table::{respond, respond_all, Paging};
+use crate::{ApiError, AppState};
+
+type Res = Result<Response, ApiError>;
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, msg.into())
+}
+fn not_found(what: &str) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("{what}: not found"))
+}
+
+fn audit(
+    s: &AppState,
+    actor: &str,
+    action: &str,
+    object: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+    peer: &Peer,
+) -> Result<(), ApiError> {
+    let mut a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+    a.append_audit(
+        now_ms(),
+        actor,
+        action,
+        object,
+        before.as_ref(),
+        after.as_ref(),
+        &peer.text(),
+    )?;
+    Ok(())
+}
+
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        format!("{}{}", s.gateway.metrics().render(), s.auth.render()),
+    )
+}
+
+// ---- auth ----
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    user: String,
+    password: String,
+}
+
+pub async fn login(
+    State(s): State<AppState>,
+    Extension(peer): Extension<Peer>,
+    Json(req): Json<LoginRequest>,
+) -> Res {
+    let keys = vec![format!("user:{}", req.user), format!("ip:{}", peer.text())];
+    if let Some(wait) = s.auth.held_off(&keys) {
+        s.auth
+            .login_throttled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.to_string())],
+            Json(json!({"error": "Too Many Requests", "detail": format!("too many failed logins; try again in {wait} s")})),
+        )
+            .into_response());
+    }
+    let user = {
+        let a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.user_by_name(&req.user)?
+    };
+    let password = req.password.clone();
+    let phc = user.as_ref().map(|u| u.pw_hash.clone());
+    // argon2 takes tens of milliseconds: off the async workers. Unknown users verify against
+    // a dummy hash so timing does not tell which names exist.
+    let ok = tokio::task::spawn_blocking(move || match phc {
+        Some(h) => auth::verify_password(&password, &h),
+        None => {
+            let _ = auth::verify_password(&password, DUMMY_PHC);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let user = match user {
+        Some(u) if ok && !u.disabled => u,
+        _ => {
+            s.auth.failed(&keys);
+            let _ = audit(
+                &s,
+                &req.user,
+                "login.failed",
+                &format!("user:{}", req.user),
+                None,
+                None,
+                &peer,
+            );
+            return Err(ApiError(
+                StatusCode::UNAUTHORIZED,
+                "wrong user name or password (用户名或密码错误)".into(),
+            ));
+        }
+    };
+    s.auth.succeeded(&keys);
+    let secret = auth::new_secret();
+    let now = now_ms();
+    {
+        let mut a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.put_session(&AuthSession {
+            secret_sha256: auth::secret_hash(&secret),
+            user_id: user.id,
+            kind: "session".into(),
+            label: peer.text(),
+            created_ms: now,
+            expires_ms: now + auth::SESSION_TTL.as_millis() as i64,
+        })?;
+        a.prune_sessions(now)?;
+    }
+    audit(
+        &s,
+        &user.name,
+        "login",
+        &format!("user:{}", user.name),
+        None,
+        None,
+        &peer,
+    )?;
+    let cookie = format!(
+        "{}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        auth::COOKIE,
+        auth::SESSION_TTL.as_secs()
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"user": user.name, "role": user.role, "scope": user.scope})),
+    )
+        .into_response())
+}
+
+/// An argon2id hash of a random string, checked for unknown user names.
+const DUMMY_PHC: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3R9jZbvQ2cmtJ8r4Wq6yb5mRbtzVZkt7Yq6l3l1m2pA";
+
+pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Res {
+    if let Some(secret) = auth::request_secret(&headers) {
+        let mut a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.delete_session(&auth::secret_hash(&secret))?;
+    }
+    let cookie = format!(
+        "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        auth::COOKIE
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Json(json!({"ok": true}))).into_response())
+}
+
+pub async fn me(Extension(p): Extension<Principal>) -> Res {
+    Ok(Json(json!({
+        "user": p.name, "display": p.display, "role": p.role, "role_label": p.role.label(),
+        "scope": p.scope,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct TokenRequest {
+    #[serde(default)]
+    label: String,
+}
+
+pub async fn create_token(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Extension(peer): Extension<Peer>,
+    Json(req): Json<TokenRequest>,
+) -> Res {
+    let secret = auth::new_secret();
+    let now = now_ms();
+    let expires = now + auth::TOKEN_TTL.as_millis() as i64;
+    {
+        let mut a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.put_session(&AuthSession {
+            secret_sha256: auth::secret_hash(&secret),
+            user_id: p.id,
+            kind: "token".into(),
+            label: req.label.clone(),
+            created_ms: now,
+            expires_ms: expires,
+        })?;
+    }
+    audit(
+        &s,
+        &p.name,
+        "token.create",
+        &format!("user:{}", p.name),
+        None,
+        Some(json!({"label": req.label, "expires": model::format_beijing(expires / 1000)})),
+        &peer,
+    )?;
+    Ok(
+        Json(json!({"token": secret, "expires": model::format_beijing(expires / 1000)}))
+            .into_response(),
+    )
+}
+
+// ---- sites, overview, public ----
+
+fn site_json(s: &profile::Site) -> Value {
+    json!({
+        "code": s.code, "name": s.name, "kind": s.kind.as_str(), "town": s.town,
+        "lon": s.location.lon, "lat": s.location.lat,
+        "enterprise": s.outlet.as_ref().map(|o| o.enterprise.clone()),
+        "target_class": s.target_class().map(|c| format!("{c:?}")),
+        "urban": s.air.as_ref().map(|a| a.urban),
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct SiteQuery {
+    kind: Option<String>,
+    town: Option<String>,
+    site: Option<String>,
+}
+
+fn visible_sites<'a>(
+    s: &'a AppState,
+    p: &'a Principal,
+) -> impl Iterator<Item = profile::Site> + 'a {
+    let fleet = s.profile.fleet();
+    fleet
+        .into_iter()
+        .filter(move |x| p.sees_site(&s.owners, &x.code))
+}
+
+const SITE_COLS: &[&str] = &[
+    "code",
+    "name",
+    "kind",
+    "town",
+    "lon",
+    "lat",
+    "enterprise",
+    "target_class",
+];
+
+pub async fn sites(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<SiteQuery>,
+    Query(paging): Query<Paging>,
+) -> Res {
+    let all: Vec<Value> = visible_sites(&s, &p)
+        .filter(|x| q.kind.as_deref().is_none_or(|k| x.kind.as_str() == k))
+        .filter(|x| q.town.as_deref().is_none_or(|t| x.town == t))
+        .filter(|x| q.site.as_deref().is_none_or(|c| x.code == c))
+        .map(|x| site_json(&x))
+        .collect();
+    respond_all(&paging, "sites", SITE_COLS, all)
+}
+
+fn today() -> String {
+    model::format_beijing(now_ms() / 1000)[..10].to_string()
+}
+
+fn days_ago(n: i64) -> String {
+    model::format_beijing(now_ms() / 1000 - n * 86_400)[..10].to_string()
+}
+
+/// Latest air day with an AQI per site, within the last `days` days.
+fn latest_air(
+    s: &AppState,
+    days: i64,
+) -> Result<std::collections::HashMap<String, AirDay>, ApiError> {
+    let rows = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        r.air_days(None, &days_ago(days), &today())?
+    };
+    let mut m = std::collections::HashMap::new();
+    for d in rows.into_iter().filter(|d| d.aqi.is_some()) {
+        m.insert(d.site.clone(), d); // ordered by (site, day): the last wins
+    }
+    Ok(m)
+}
+
+fn air_day_json(d: &AirDay) -> Value {
+    json!({"date": d.day, "aqi": d.aqi, "level": d.level, "primary": d.primary,
+           "pm25": d.pm25, "pm10": d.pm10, "o3_8h": d.o3_8h, "no2": d.no2, "so2": d.so2, "co": d.co})
+}
+
+pub async fn overview(State(s): State<AppState>, Extension(p): Extension<Principal>) -> Res {
+    let latest = latest_air(&s, 3)?;
+    let online = s.gateway.connected();
+    let (devices, states) = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        (r.devices()?, r.device_states()?)
+    };
+    let last_seen: std::collections::HashMap<&str, Option<i64>> = states
+        .iter()
+        .map(|st| (st.mn.as_str(), st.last_seen_ms))
+        .collect();
+    let mut dev_by_site: std::collections::HashMap<String, (usize, usize)> = Default::default();
+    let (mut total, mut on) = (0, 0);
+    for d in devices.iter().filter(|d| p.sees_site(&s.owners, &d.site)) {
+        let is_on = online.binary_search(&d.mn).is_ok();
+        total += 1;
+        on += is_on as usize;
+        let e = dev_by_site.entry(d.site.clone()).or_default();
+        e.0 += 1;
+        e.1 += is_on as usize;
+    }
+    let _ = last_seen;
+    let sites: Vec<Value> = visible_sites(&s, &p)
+        .map(|x| {
+            let mut v = site_json(&x);
+            if let Some(d) = latest.get(&x.code) {
+                v["air"] = air_day_json(d);
+            }
+            let (n, o) = dev_by_site.get(&x.code).copied().unwrap_or((0, 0));
+            v["devices"] = json!(n);
+            v["online"] = json!(o);
+            v
+        })
+        .collect();
+    Ok(Json(json!({
+        "county": {"name": s.profile.county.name, "code": s.profile.county.code,
+                   "centre": [s.profile.county.centre.lon, s.profile.county.centre.lat]},
+        "today": today(),
+        "county_air": latest.get(store::COUNTY_SITE).map(air_day_json),
+        "devices": {"total": total, "online": on, "offline": total - on},
+        "sites": sites,
+        "water_note": "水质类别评价由水环境模块提供(建设中)",
+    }))
+    .into_response())
+}
+
+pub async fn boundary(State(s): State<AppState>) -> Res {
+    match &s.profile.boundary_geojson {
+        Some(g) => {
+            Ok(([(header::CONTENT_TYPE, "application/geo+json")], g.clone()).into_response())
+        }
+        None => Err(not_found("boundary")),
+    }
+}
+
+/// The public page's data: county and station air quality, the water sections' names and
+/// targets. No device, MN, enterprise or user detail.
+pub async fn public_air(State(s): State<AppState>) -> Res {
+    let latest = latest_air(&s, 3)?;
+    let rows = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        r.air_days(Some(store::COUNTY_SITE), &days_ago(30), &today())?
+    };
+    let stations: Vec<Value> = s
+        .profile
+        .sites_by_kind(profile::SiteKind::Air)
+        .map(|x| json!({"name": x.name, "air": latest.get(&x.code).map(air_day_json)}))
+        .collect();
+    let sections: Vec<Value> = s
+        .profile
+        .sites
+        .iter()
+        .filter(|x| matches!(x.kind, profile::SiteKind::SurfaceWater | profile::SiteKind::DrinkingWater))
+        .map(|x| json!({"name": x.name, "kind": x.kind.as_str(), "target_class": x.target_class().map(|c| format!("{c:?}")), "class": Value::Null}))
+        .collect();
+    Ok(Json(json!({
+        "county": s.profile.county.name,
+        "county_air": latest.get(store::COUNTY_SITE).map(air_day_json),
+        "county_days": rows.iter().map(air_day_json).collect::<Vec<_>>(),
+        "stations": stations,
+        "water": sections,
+    }))
+    .into_response())
+}
+
+// ---- devices and commands ----
+
+const DEVICE_COLS: &[&str] = &[
+    "mn",
+    "site",
+    "kind",
+    "name",
+    "online",
+    "last_seen",
+    "last_cn",
+    "packets",
+    "values",
+    "deviations",
+];
+
+#[derive(Deserialize, Default)]
+pub struct DeviceQuery {
+    site: Option<String>,
+    online: Option<bool>,
+}
+
+pub async fn devices(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<DeviceQuery>,
+    Query(paging): Query<Paging>,
+) -> Res {
+    let online = s.gateway.connected();
+    let (list, states) = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        (r.devices()?, r.device_states()?)
+    };
+    let states: std::collections::HashMap<String, store::DeviceState> =
+        states.into_iter().map(|st| (st.mn.clone(), st)).collect();
+    let all: Vec<Value> = list
+        .into_iter()
+        .filter(|d| p.sees_site(&s.owners, &d.site))
+        .filter(|d| q.site.as_deref().is_none_or(|x| d.site == x))
+        .map(|d| {
+            let is_on = online.binary_search(&d.mn).is_ok();
+            let st = states.get(&d.mn);
+            json!({
+                "mn": d.mn, "site": d.site, "kind": d.kind, "name": d.name,
+                "online": is_on,
+                "last_seen": st.and_then(|x| x.last_seen_ms).map(|ms| model::format_beijing(ms / 1000)),
+                "last_cn": st.and_then(|x| x.last_cn.clone()),
+                "packets": st.map(|x| x.packets).unwrap_or(0),
+                "values": st.map(|x| x.values).unwrap_or(0),
+                "deviations": st.map(|x| x.deviations.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")).unwrap_or_default(),
+            })
+        })
+        .filter(|v| q.online.is_none_or(|o| v["online"] == o))
+        .collect();
+    respond_all(&paging, "devices", DEVICE_COLS, all)
+}
+
+/// The device if the principal may see it; otherwise 404 (never reveal another's device).
+fn visible_device(s: &AppState, p: &Principal, mn: &str) -> Result<model::Device, ApiError> {
+    let d = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        r.device(mn)?
+    };
+    match d {
+        Some(d) if p.sees_site(&s.owners, &d.site) => Ok(d),
+        _ => Err(not_found(&format!("device {mn}"))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Limit {
+    limit: Option<usize>,
+}
+
+pub async fn commands(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(mn): Path<String>,
+    Query(q): Query<Limit>,
+) -> Res {
+    visible_device(&s, &p, &mn)?;
+    let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(Json(r.commands(Some(&mn), q.limit.unwrap_or(50).min(1000))?).into_response())
+}
+
+/// `POST /api/v1/devices/{mn}/commands` with `{"cn":"2061","cp":{"BeginTime":"…","EndTime":"…"}}`.
+#[derive(Deserialize)]
+pub struct CommandRequest {
+    cn: String,
+    #[serde(default)]
+    cp: serde_json::Map<String, Value>,
+}
+
+pub async fn send_command(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Extension(peer): Extension<Peer>,
+    Path(mn): Path<String>,
+    Json(req): Json<CommandRequest>,
+) -> Res {
+    if p.role.bureau() {
+        // Bureau roles may address a device the registry does not know: the gateway says 404.
+    } else {
+        visible_device(&s, &p, &mn)?;
+    }
+    let mut cp = Vec::new();
+    for (k, v) in &req.cp {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => {
+                return Err(bad(format!(
+                    "cp.{k}: expected a string or number, got {other}"
+                )))
+            }
+        };
+        cp.push((k.clone(), text));
+    }
+    let sent = s
+        .gateway
+        .send_command(&mn, &req.cn, cp)
+        .await
+        .map_err(|e| {
+            let status = match e {
+                CommandError::NotConnected(_) => StatusCode::CONFLICT,
+                CommandError::UnknownDevice(_) => StatusCode::NOT_FOUND,
+                CommandError::Invalid(_) => StatusCode::BAD_REQUEST,
+                CommandError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            ApiError(status, e.to_string())
+        })?;
+    let after = serde_json::to_value(&sent).unwrap_or_default();
+    audit(
+        &s,
+        &p.name,
+        "device.command",
+        &format!("device:{mn}"),
+        None,
+        Some(json!({"cn": req.cn, "cp": req.cp, "sent": after})),
+        &peer,
+    )?;
+    Ok(Json(sent).into_response())
+}
+
+// ---- values ----
+
+#[derive(Deserialize, Default)]
+pub struct ValueQuery {
+    site: Option<String>,
+    mn: Option<String>,
+    /// Pollutant code (`a34004`) — `pollutant` is an alias.
+    code: Option<String>,
+    pollutant: Option<String>,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+const VALUE_COLS: &[&str] = &[
+    "mn", "site", "code", "field", "period", "time", "value", "flag", "valid",
+];
+
+pub async fn values(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<ValueQuery>,
+    Query(paging): Query<Paging>,
+) -> Res {
+    let t = |x: &Option<String>, name: &str| -> Result<Option<i64>, ApiError> {
+        x.as_deref()
+            .map(|v| {
+                model::parse_user_time(v).ok_or_else(|| {
+                    bad(format!(
+                        "{name}={v}: expected RFC 3339 or YYYY-MM-DD[THH:MM[:SS]] (Beijing)"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let now = now_ms() / 1000;
+    let from = t(&q.from, "from")?.unwrap_or(now - 86_400);
+    let to = t(&q.to, "to")?.unwrap_or(now + 3600);
+    if to - from > 400 * 86_400 {
+        return Err(bad("from..to: at most 400 days per request"));
+    }
+    let period = q
+        .period
+        .as_deref()
+        .map(|x| {
+            x.parse::<model::Period>()
+                .map_err(|_| bad(format!("period={x}: expected rtd, min, hour or day")))
+        })
+        .transpose()?;
+    if let Some(site) = &q.site {
+        if !p.sees_site(&s.owners, site) {
+            return Err(not_found(&format!("site {site}")));
+        }
+    }
+    if let Some(mn) = &q.mn {
+        visible_device(&s, &p, mn)?;
+    }
+    let filter = ValueFilter {
+        mn: q.mn.clone(),
+        site: q.site.clone(),
+        code: q.code.clone().or(q.pollutant.clone()),
+        period,
+        from: Some(from),
+        to: Some(to),
+        ..Default::default()
+    };
+    let (skip, take) = paging.window()?;
+    let mut items = Vec::new();
+    let mut total = 0usize;
+    {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        r.for_each_value(&filter, &mut |m| {
+            if !p.sees_site(&s.owners, &m.site) {
+                return Ok(());
+            }
+            if total >= skip && items.len() < take {
+                items.push(json!({
+                    "mn": m.mn, "site": m.site, "code": m.code, "field": m.field,
+                    "period": m.period.as_str(), "time": model::format_beijing(m.time),
+                    "value": m.text, "flag": m.flag,
+                    "valid": engine::air::hour_is_valid(m),
+                }));
+            }
+            total += 1;
+            Ok(())
+        })?;
+    }
+    respond(&paging, "values", VALUE_COLS, items, total)
+}
+
+// ---- air ----
+
+#[derive(Deserialize)]
+pub struct AirQuery {
+    year: Option<i32>,
+    month: Option<u8>,
+}
+
+pub async fn air(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<AirQuery>,
+) -> Res {
+    use standards::date::days_in_month;
+    use standards::Date;
+    let year = q
+        .year
+        .unwrap_or_else(|| today()[..4].parse().unwrap_or(2026));
+    let (from, to) = match q.month {
+        None => (Date::new(year, 1, 1), Date::new(year, 12, 31)),
+        Some(m) if (1..=12).contains(&m) => (
+            Date::new(year, m, 1),
+            Date::new(year, m, days_in_month(year, m)),
+        ),
+        Some(m) => return Err(bad(format!("month={m}: expected 1..=12"))),
+    };
+    let (from, to) = (
+        from.map_err(|e| bad(format!("year: {e}")))?,
+        to.map_err(|e| bad(format!("year: {e}")))?,
+    );
+    let mut rep = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        engine::AirReport::build(&**r, &s.air, from, to, engine::RulesChoice::ByDate)
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    };
+    rep.stations.retain(|a| p.sees_site(&s.owners, &a.site));
+    let mut v = serde_json::to_value(&rep).unwrap_or_default();
+    // Station names for the UI.
+    if let Some(st) = v.get_mut("stations").and_then(Value::as_array_mut) {
+        for a in st {
+            let code = a["site"].as_str().unwrap_or_default().to_string();
+            a["name"] = json!(s.profile.site(&code).map(|x| x.name.clone()));
+        }
+    }
+    Ok(Json(v).into_response())
+}
+
+// ---- summary ----
+
+pub async fn summary(State(s): State<AppState>) -> Res {
+    let online = s.gateway.connected().len();
+    let (devices, states) = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        (r.devices()?.len(), r.device_states()?)
+    };
+    let c = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(Json(json!({
+        "sites": s.profile.fleet().len(),
+        "devices": devices, "online": online,
+        "packets": states.iter().map(|x| x.packets).sum::<u64>(),
+        "values": states.iter().map(|x| x.values).sum::<u64>(),
+        "logins": c(&s.auth.logins), "login_failures": c(&s.auth.login_failures),
+        "login_throttled": c(&s.auth.login_throttled), "denied": c(&s.auth.denied),
+    }))
+    .into_response())
+}
+
+// ---- users and audit ----
+
+const USER_COLS: &[&str] = &[
+    "id", "name", "display", "role", "scope", "disabled", "created", "updated",
+];
+
+fn user_json(u: &store::accounts::User) -> Value {
+    json!({"id": u.id, "name": u.name, "display": u.display, "role": u.role, "scope": u.scope,
+           "disabled": u.disabled, "created": model::format_beijing(u.created_ms / 1000),
+           "updated": model::format_beijing(u.updated_ms / 1000)})
+}
+
+pub async fn users(State(s): State<AppState>, Query(q): Query<Paging>) -> Res {
+    let all: Vec<Value> = {
+        let a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.users()?.iter().map(user_json).collect()
+    };
+    respond_all(&q, "users", USER_COLS, all)
+}
+
+#[derive(Deserialize)]
+pub struct CreateUser {
+    name: String,
+    #[serde(default)]
+    display: String,
+    role: String,
+    scope: Option<String>,
+    password: String,
+}
+
+/// Checks a role/scope pair against the profile.
+pub fn check_role_scope(
+    profile: &profile::Profile,
+    role: &str,
+    scope: Option<&str>,
+) -> Result<Role, String> {
+    let r = Role::parse(role).ok_or_else(|| {
+        format!(
+            "role {role}: expected admin, monitoring, enforcement, planning, town or enterprise"
+        )
+    })?;
+    match (r, scope) {
+        (Role::Town, Some(t)) if profile.town(t).is_some() => Ok(r),
+        (Role::Town, _) => {
+            Err("role town needs --scope <12-digit town code of the profile>".into())
+        }
+        (Role::Enterprise, Some(e)) if profile.enterprise(e).is_some() => Ok(r),
+        (Role::Enterprise, _) => {
+            Err("role enterprise needs --scope <enterprise code of the profile>".into())
+        }
+        (_, Some(_)) => Err(format!("role {role} takes no scope")),
+        (_, None) => Ok(r),
+    }
+}
+
+pub async fn create_user(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Extension(peer): Extension<Peer>,
+    Json(req): Json<CreateUser>,
+) -> Res {
+    check_role_scope(&s.profile, &req.role, req.scope.as_deref()).map_err(bad)?;
+    let cheap = s.cheap_hashing;
+    let pw = req.password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw, cheap))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(bad)?;
+    let u = {
+        let mut a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.create_user(
+            &NewUser {
+                name: req.name.clone(),
+                display: req.display.clone(),
+                role: req.role.clone(),
+                scope: req.scope.clone(),
+                pw_hash: hash,
+            },
+            now_ms(),
+        )
+        .map_err(|e| match e {
+            store::StoreError::Invalid(m) => ApiError(StatusCode::CONFLICT, m),
+            other => other.into(),
+        })?
+    };
+    audit(
+        &s,
+        &p.name,
+        "user.create",
+        &format!("user:{}", u.name),
+        None,
+        Some(serde_json::to_value(&u).unwrap_or_default()),
+        &peer,
+    )?;
+    Ok((StatusCode::CREATED, Json(user_json(&u))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct UpdateUser {
+    password: Option<String>,
+    disabled: Option<bool>,
+}
+
+pub async fn update_user(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Extension(peer): Extension<Peer>,
+    Path(name): Path<String>,
+    Json(req): Json<UpdateUser>,
+) -> Res {
+    let before = {
+        let a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.user_by_name(&name)?
+            .ok_or_else(|| not_found(&format!("user {name}")))?
+    };
+    if let Some(pw) = req.password.clone() {
+        let cheap = s.cheap_hashing;
+        let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw, cheap))
+            .await
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .map_err(bad)?;
+        s.accounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_password(before.id, &hash, now_ms())?;
+    }
+    if let Some(d) = req.disabled {
+        if d && before.id == p.id {
+            return Err(bad("an administrator cannot disable their own account"));
+        }
+        s.accounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_disabled(before.id, d, now_ms())?;
+    }
+    let after = {
+        let a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.user(before.id)?
+            .ok_or_else(|| not_found(&format!("user {name}")))?
+    };
+    let mut after_json = serde_json::to_value(&after).unwrap_or_default();
+    if req.password.is_some() {
+        after_json["password"] = json!("changed");
+    }
+    audit(
+        &s,
+        &p.name,
+        "user.update",
+        &format!("user:{name}"),
+        Some(serde_json::to_value(&before).unwrap_or_default()),
+        Some(after_json),
+        &peer,
+    )?;
+    Ok(Json(user_json(&after)).into_response())
+}
+
+const AUDIT_COLS: &[&str] = &[
+    "id", "at", "actor", "action", "object", "before", "after", "peer",
+];
+
+pub async fn audit_log(State(s): State<AppState>, Query(q): Query<Paging>) -> Res {
+    let (skip, take) = q.window()?;
+    let (entries, total) = {
+        let a = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        a.audit(skip, take.min(1_000_000))?
+    };
+    let items = entries
+        .iter()
+        .map(|e| json!({"id": e.id, "at": model::format_beijing(e.at_ms / 1000), "actor": e.actor, "action": e.action,
+                         "object": e.object, "before": e.before, "after": e.after, "peer": e.peer}))
+        .collect();
+    respond(&q, "audit", AUDIT_COLS, items, total as usize)
+}

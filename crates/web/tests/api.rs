@@ -1,0 +1,606 @@
+//! The API and its authorisation, per role, in process (tower `oneshot`, no socket).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use ingest::{spawn_writer, Gateway, GatewayConfig, Metrics, Registry, WriterConfig};
+use serde_json::{json, Value};
+use store::accounts::{AccountStore, NewUser};
+use store::{SqliteStore, Store};
+use tower::ServiceExt;
+use web::auth::{self, Access, ROUTES};
+use web::AppState;
+
+struct Env {
+    app: axum::Router,
+    state: AppState,
+    _dir: tempfile::TempDir,
+    _writer_thread: std::thread::JoinHandle<()>,
+}
+
+const PW: &str = "correct horse battery";
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = profile::Profile::dianjiang();
+    let town = profile.towns()[0].code.clone();
+    let other_town = profile.towns()[1].code.clone();
+    let ent = profile.enterprises[0].clone();
+    let other_ent = profile.enterprises[1].clone();
+    let mut st = SqliteStore::open(dir.path()).unwrap();
+    // Devices: one per enterprise outlet of the first two enterprises, one air station in a
+    // known town.
+    let air = profile
+        .sites_by_kind(profile::SiteKind::Air)
+        .next()
+        .unwrap()
+        .clone();
+    let devs = [
+        (
+            "MN-ENT-A",
+            ent.outlets[0].code.clone(),
+            model::DeviceKind::FlueGas,
+        ),
+        (
+            "MN-ENT-B",
+            other_ent.outlets[0].code.clone(),
+            model::DeviceKind::FlueGas,
+        ),
+        ("MN-AIR", air.code.clone(), model::DeviceKind::Air),
+    ];
+    for (mn, site, kind) in &devs {
+        st.put_device(&model::Device::new(mn, "123456", site, *kind))
+            .unwrap();
+    }
+    // Values for both enterprises' outlets and the air station, one hour ago.
+    let t = auth::now_ms() / 1000 - 3600;
+    let batch: Vec<store::IntakePacket> = devs
+        .iter()
+        .map(|(mn, site, _)| store::IntakePacket {
+            received_ms: auth::now_ms(),
+            mn: mn.to_string(),
+            cn: "2061".into(),
+            values: vec![model::Measurement {
+                site: site.clone(),
+                code: "a34004".into(),
+                field: "Avg".into(),
+                period: model::Period::Hour,
+                time: t,
+                value: 12.0,
+                text: "12.0".into(),
+                flag: Some("N".into()),
+                eflag: None,
+                mn: mn.to_string(),
+            }],
+            ..Default::default()
+        })
+        .collect();
+    st.commit(&batch).unwrap();
+    let mut acc = SqliteStore::open(dir.path()).unwrap();
+    let hello = web::bootstrap_admin(&mut acc, true).unwrap();
+    assert!(hello.unwrap().contains("password: "));
+    assert!(
+        web::bootstrap_admin(&mut acc, true).unwrap().is_none(),
+        "only once"
+    );
+    let users = [
+        ("mon", "monitoring", None),
+        ("enf", "enforcement", None),
+        ("plan", "planning", None),
+        ("town", "town", Some(air.town.clone())),
+        (
+            "town2",
+            "town",
+            Some(if air.town == town { other_town } else { town }),
+        ),
+        ("ent", "enterprise", Some(ent.code.clone())),
+    ];
+    for (name, role, scope) in users {
+        acc.create_user(
+            &NewUser {
+                name: name.into(),
+                display: name.into(),
+                role: role.into(),
+                scope,
+                pw_hash: auth::hash_password(PW, true).unwrap(),
+            },
+            1,
+        )
+        .unwrap();
+    }
+    let admin = acc.user_by_name("admin").unwrap().unwrap();
+    acc.set_password(admin.id, &auth::hash_password(PW, true).unwrap(), 2)
+        .unwrap();
+    let metrics = Arc::new(Metrics::default());
+    let (writer, writer_thread) = spawn_writer(
+        Box::new(SqliteStore::open(dir.path()).unwrap()),
+        WriterConfig::default(),
+        metrics.clone(),
+        vec![],
+    );
+    let d = dir.path().to_path_buf();
+    let registry = Arc::new(
+        Registry::new(Box::new(move || {
+            SqliteStore::open(&d)
+                .and_then(|s| s.devices())
+                .map_err(|e| e.to_string())
+        }))
+        .unwrap(),
+    );
+    let gateway = Gateway::new(GatewayConfig::default(), registry, writer, metrics);
+    let (mut state, hello) = AppState::open(
+        gateway,
+        Box::new(SqliteStore::open(dir.path()).unwrap()),
+        dir.path(),
+        profile,
+    )
+    .unwrap();
+    assert!(hello.is_none());
+    state.cheap_hashing = true;
+    Env {
+        app: web::router(state.clone()),
+        state,
+        _dir: dir,
+        _writer_thread: writer_thread,
+    }
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value, axum::http::HeaderMap) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, v, headers)
+}
+
+async fn login(app: &axum::Router, user: &str) -> String {
+    let (s, _, h) = call(
+        app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"user": user, "password": PW})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "login {user}");
+    let c = h.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+        "{c}"
+    );
+    c.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn route_table_matches_router_and_openapi() {
+    let e = env();
+    // Every table row is a real route: it never answers 405 / the fallback 404 for its method.
+    let admin = login(&e.app, "admin").await;
+    for r in ROUTES {
+        let uri = r
+            .path
+            .replace("{mn}", "MN-AIR")
+            .replace("{file}", "app.js")
+            .replace("{name}", "nobody");
+        let (s, _, _) = call(&e.app, r.method, &uri, Some(&admin), None).await;
+        assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{} {}", r.method, r.path);
+        assert!(
+            s != StatusCode::FORBIDDEN
+                || !matches!(r.access, Access::Roles(x) if x.contains(&web::Role::Admin)),
+            "{} {} → {s}",
+            r.method,
+            r.path
+        );
+    }
+    // A method the table does not list is refused (fail closed).
+    let (s, _, _) = call(&e.app, "DELETE", "/api/v1/sites", Some(&admin), None).await;
+    assert!(
+        matches!(s, StatusCode::FORBIDDEN | StatusCode::METHOD_NOT_ALLOWED),
+        "{s}"
+    );
+    // The OpenAPI document lists exactly the API rows of the table.
+    let (s, doc, _) = call(&e.app, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut n = 0;
+    for r in ROUTES.iter().filter(|r| r.path.starts_with("/api/")) {
+        assert!(
+            doc["paths"][r.path][r.method.to_lowercase()].is_object(),
+            "{} {} missing in openapi",
+            r.method,
+            r.path
+        );
+        n += 1;
+    }
+    let listed: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/api/"))
+        .map(|(_, ops)| ops.as_object().unwrap().len())
+        .sum();
+    assert_eq!(listed, n);
+}
+
+#[tokio::test]
+async fn login_errors_are_401_counted_and_throttled() {
+    let e = env();
+    let bad = json!({"user": "mon", "password": "wrong password"});
+    for _ in 0..5 {
+        let (s, v, _) = call(
+            &e.app,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    }
+    let (s, _, h) = call(
+        &e.app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"user": "mon", "password": PW})),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "held off even with the right password"
+    );
+    assert!(h.get(header::RETRY_AFTER).is_some());
+    let unknown = json!({"user": "nobody", "password": "whatever1"});
+    let (s, _, _) = call(&e.app, "POST", "/api/v1/auth/login", None, Some(unknown)).await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "same client address (none) is held off too"
+    );
+    let m = e.state.auth.render();
+    assert!(m.contains("qingshan_web_login_failures_total 5"), "{m}");
+    assert!(m.contains("qingshan_web_login_throttled_total 2"), "{m}");
+}
+
+#[tokio::test]
+async fn anonymous_sees_only_public_routes() {
+    let e = env();
+    for r in ROUTES {
+        let uri = r
+            .path
+            .replace("{mn}", "MN-AIR")
+            .replace("{file}", "app.js")
+            .replace("{name}", "mon");
+        let (s, _, _) = call(&e.app, r.method, &uri, None, None).await;
+        match r.access {
+            Access::Public => assert_ne!(s, StatusCode::UNAUTHORIZED, "{uri}"),
+            _ => assert_eq!(s, StatusCode::UNAUTHORIZED, "{} {uri}", r.method),
+        }
+    }
+    let (s, v, _) = call(&e.app, "GET", "/api/v1/public/air", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = v.to_string();
+    assert!(
+        !text.contains("MN-") && !text.contains("ENT-"),
+        "no internal detail: {text}"
+    );
+    // A bogus cookie is no login.
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/sites", Some("qs_session=00"), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn roles_follow_the_table() {
+    let e = env();
+    for user in ["admin", "mon", "enf", "plan", "town", "ent"] {
+        let c = login(&e.app, user).await;
+        let (_, me, _) = call(&e.app, "GET", "/api/v1/auth/me", Some(&c), None).await;
+        let role = web::Role::parse(me["role"].as_str().unwrap()).unwrap();
+        for r in ROUTES {
+            let Access::Roles(allowed) = r.access else {
+                continue;
+            };
+            if r.method == "POST" {
+                continue; // writes are checked below
+            }
+            let uri = r.path.replace("{mn}", "MN-AIR").replace("{name}", "mon");
+            let (s, _, _) = call(&e.app, r.method, &uri, Some(&c), None).await;
+            if allowed.contains(&role) {
+                assert_ne!(s, StatusCode::FORBIDDEN, "{user} {} {uri}", r.method);
+                assert_ne!(s, StatusCode::UNAUTHORIZED, "{user} {} {uri}", r.method);
+            } else {
+                assert_eq!(s, StatusCode::FORBIDDEN, "{user} {} {uri}", r.method);
+            }
+        }
+        // Sending a command: admin and monitoring only (the device is not connected: 409).
+        let (s, _, _) = call(&e.app, "POST", "/api/v1/devices/MN-AIR/commands", Some(&c),
+            Some(json!({"cn": "2061", "cp": {"BeginTime": "20260101000000", "EndTime": "20260101010000"}}))).await;
+        match user {
+            "admin" | "mon" => assert_eq!(s, StatusCode::CONFLICT, "{user}"),
+            _ => assert_eq!(s, StatusCode::FORBIDDEN, "{user}"),
+        }
+        // Creating users: admin only.
+        let (s, _, _) = call(&e.app, "POST", "/api/v1/users", Some(&c),
+            Some(json!({"name": format!("new-{user}"), "role": "planning", "password": "long enough pw"}))).await;
+        assert_eq!(
+            s,
+            if user == "admin" {
+                StatusCode::CREATED
+            } else {
+                StatusCode::FORBIDDEN
+            },
+            "{user}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn enterprise_and_town_see_only_their_own() {
+    let e = env();
+    let p = &e.state.profile;
+    let ent = &p.enterprises[0];
+    let other = &p.enterprises[1];
+    let c = login(&e.app, "ent").await;
+    let (_, devs, _) = call(&e.app, "GET", "/api/v1/devices", Some(&c), None).await;
+    let mns: Vec<&str> = devs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["mn"].as_str().unwrap())
+        .collect();
+    assert_eq!(mns, ["MN-ENT-A"]);
+    // Changing the id: another enterprise's device, outlet and values answer 404.
+    let (s, _, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/devices/MN-ENT-B/commands",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let uri = format!("/api/v1/values?site={}", other.outlets[0].code);
+    let (s, _, _) = call(&e.app, "GET", &uri, Some(&c), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/values?mn=MN-ENT-B", Some(&c), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, vals, _) = call(&e.app, "GET", "/api/v1/values", Some(&c), None).await;
+    assert_eq!(vals["total"], 1, "{vals}");
+    assert_eq!(vals["items"][0]["mn"], "MN-ENT-A");
+    let (_, sites, _) = call(&e.app, "GET", "/api/v1/sites?per_page=1000", Some(&c), None).await;
+    assert!(sites["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["enterprise"] == ent.code.as_str()));
+    assert_eq!(sites["total"], ent.outlets.len());
+    // Town official: only the town's sites.
+    let c = login(&e.app, "town").await;
+    let (_, me, _) = call(&e.app, "GET", "/api/v1/auth/me", Some(&c), None).await;
+    let town = me["scope"].as_str().unwrap().to_string();
+    let (_, sites, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/sites?per_page=10000",
+        Some(&c),
+        None,
+    )
+    .await;
+    let items = sites["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|s| s["town"] == town.as_str()));
+    let (_, ov, _) = call(&e.app, "GET", "/api/v1/overview", Some(&c), None).await;
+    assert!(ov["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["town"] == town.as_str()));
+    let (_, devs, _) = call(&e.app, "GET", "/api/v1/devices", Some(&c), None).await;
+    assert_eq!(devs["total"], 1, "the air station of the town: {devs}");
+    let c2 = login(&e.app, "town2").await;
+    let (s, _, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/devices/MN-AIR/commands",
+        Some(&c2),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another town's device");
+}
+
+#[tokio::test]
+async fn tables_paginate_filter_and_export_csv() {
+    let e = env();
+    let c = login(&e.app, "mon").await;
+    let (_, all, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/sites?per_page=10000",
+        Some(&c),
+        None,
+    )
+    .await;
+    let total = all["total"].as_u64().unwrap();
+    assert!(total > 30);
+    let (_, p2, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/sites?page=2&per_page=10",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(p2["total"].as_u64().unwrap(), total);
+    assert_eq!(p2["items"].as_array().unwrap().len(), 10);
+    assert_eq!(p2["items"][0], all["items"][10]);
+    let (_, air, _) = call(&e.app, "GET", "/api/v1/sites?kind=air", Some(&c), None).await;
+    assert!(air["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["kind"] == "air"));
+    let (s, csv, h) = call(
+        &e.app,
+        "GET",
+        "/api/v1/sites?kind=air&format=csv",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.as_str().unwrap();
+    assert!(csv
+        .trim_start_matches('\u{feff}')
+        .starts_with("code,name,kind,town"));
+    assert_eq!(
+        csv.lines().count() as u64,
+        air["total"].as_u64().unwrap() + 1
+    );
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/sites?format=xml", Some(&c), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/values?pollutant=a34004&period=hour",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(v["total"], 3);
+    let (_, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/values?pollutant=a21026",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(v["total"], 0);
+    let (s, _, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/values?from=yesterday",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, rep, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/air?year=2026&month=1",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{rep}");
+    assert_eq!(rep["report"], "air");
+}
+
+#[tokio::test]
+async fn changes_are_audited() {
+    let e = env();
+    let c = login(&e.app, "admin").await;
+    let (s, _, _) = call(&e.app, "POST", "/api/v1/users", Some(&c),
+        Some(json!({"name": "zhang", "display": "张三", "role": "town", "scope": "nope", "password": "long enough pw"}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "unknown town code");
+    let (s, _, _) = call(&e.app, "POST", "/api/v1/users", Some(&c),
+        Some(json!({"name": "zhang", "display": "张三", "role": "planning", "password": "long enough pw"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let z = login(&e.app, "admin").await;
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/users/zhang",
+        Some(&z),
+        Some(json!({"disabled": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"user": "zhang", "password": "long enough pw"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "disabled");
+    let _ = call(
+        &e.app,
+        "POST",
+        "/api/v1/devices/MN-AIR/commands",
+        Some(&c),
+        Some(json!({"cn": "2061", "cp": {}})),
+    )
+    .await;
+    let (_, log, _) = call(&e.app, "GET", "/api/v1/audit?per_page=100", Some(&c), None).await;
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"user.create")
+            && actions.contains(&"user.update")
+            && actions.contains(&"login.failed"),
+        "{actions:?}"
+    );
+    let upd = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["action"] == "user.update")
+        .unwrap();
+    assert_eq!(upd["before"]["disabled"], false);
+    assert_eq!(upd["after"]["disabled"], true);
+    assert!(
+        !upd.to_string().contains("argon2"),
+        "no hashes in the audit log"
+    );
+    // Bearer tokens work for the API.
+    let (_, t, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/auth/tokens",
+        Some(&c),
+        Some(json!({"label": "ci"})),
+    )
+    .await;
+    let token = t["token"].as_str().unwrap();
+    let req = Request::get("/api/v1/devices")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        e.app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::OK
+    );
+}

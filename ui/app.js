@@ -1,0 +1,217 @@
+// qingshan web UI (zh-CN). Plain JavaScript, no build step; ECharts is vendored.
+'use strict';
+const QS = (() => {
+  // HJ 633 AQI level colours and categories (level 1–6).
+  const AQI_COLORS = ['#00E400', '#FFFF00', '#FF7E00', '#FF0000', '#99004C', '#7E0023'];
+  const AQI_NAMES = ['优', '良', '轻度污染', '中度污染', '重度污染', '严重污染'];
+  // GB 3838 water class colours: I–II blue, III green, IV yellow, V orange, 劣V red.
+  const WATER_COLORS = { I: '#1E90FF', II: '#1E90FF', III: '#00B050', IV: '#FFD700', V: '#FF8C00', 'V+': '#FF0000' };
+  const KIND_NAMES = { air: '空气站', surface_water: '地表水断面', drinking_water: '饮用水水源地', noise: '噪声点',
+    flue_gas: '废气排口', wastewater: '废水排口', fume: '餐饮油烟' };
+  const POLLUTANTS = [['a34004', 'PM2.5'], ['a34002', 'PM10'], ['a05024', 'O₃'], ['a21004', 'NO₂'], ['a21026', 'SO₂'], ['a21005', 'CO']];
+  const PRIMARY = { PM25_24H: 'PM2.5', PM10_24H: 'PM10', O3_8H: 'O₃-8h', O3_1H: 'O₃-1h', NO2_24H: 'NO₂', SO2_24H: 'SO₂', CO_24H: 'CO' };
+  // Navigation: built pages have a render function; the others are shown disabled (建设中).
+  const PAGES = [
+    ['overview', '总览', overview], ['air', '大气', airPage], ['water', '水'], ['sources', '污染源'],
+    ['fume', '油烟'], ['noise', '噪声'], ['alarms', '告警'], ['audit', '数据审核'],
+    ['devices', '设备', devicesPage], ['plan', '规划指标'],
+  ];
+  const charts = [];
+  const $ = (id) => document.getElementById(id);
+  const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+  const aqiColor = (lvl) => (lvl ? AQI_COLORS[lvl - 1] : '#8a8a8a');
+  const aqiName = (lvl) => (lvl ? AQI_NAMES[lvl - 1] : '无数据');
+  const primary = (p) => (p ? p.split(',').map((x) => PRIMARY[x] || x).join('、') : '—');
+
+  async function api(path, opts) {
+    const r = await fetch(path, opts);
+    if (r.status === 401) { location.href = '/login'; throw new Error('401'); }
+    const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
+    if (!r.ok) throw new Error((body && body.detail) || r.status);
+    return body;
+  }
+  function chart(id) {
+    const c = echarts.init($(id), null, { renderer: 'canvas' });
+    charts.push(c);
+    return c;
+  }
+  window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
+
+  async function start() {
+    let me;
+    try { me = await api('/api/v1/auth/me'); } catch (e) { return; }
+    $('who').textContent = `${me.display || me.user} · ${me.role_label}`;
+    $('logout').onclick = async () => { await fetch('/api/v1/auth/logout', { method: 'POST' }); location.href = '/login'; };
+    $('menu').innerHTML = PAGES.map(([id, name, f]) => f
+      ? `<a href="#${id}" id="nav-${id}">${name}</a>`
+      : `<a class="disabled" id="nav-${id}" title="建设中" aria-disabled="true">${name}</a>`).join('');
+    window.addEventListener('hashchange', route);
+    route();
+  }
+  function route() {
+    const id = (location.hash || '#overview').slice(1);
+    const page = PAGES.find((p) => p[0] === id && p[2]) || PAGES[0];
+    document.querySelectorAll('nav.menu a').forEach((a) => a.classList.toggle('active', a.id === `nav-${page[0]}`));
+    charts.splice(0).forEach((c) => c.dispose());
+    $('page').innerHTML = '';
+    page[2]().catch((e) => { $('page').insertAdjacentHTML('beforeend', `<p class="error">加载失败:${esc(e.message)}</p>`); });
+  }
+
+  // ---- 总览 ----
+  let boundaryRegistered = false;
+  async function overview() {
+    $('page').innerHTML = `<div class="grid">
+      <div><div class="panel"><h2>今日县城空气质量</h2><div id="ov-aqi" class="big">—</div><div id="ov-aqi-text" style="text-align:center"></div></div>
+           <div class="panel"><h2>设备在线</h2><div id="ov-devices"></div></div></div>
+      <div class="panel"><h2>点位分布</h2><div id="ov-map" class="chart tall"></div></div>
+      <div><div class="panel"><h2>空气站(最新日 AQI)</h2><table class="data" id="ov-stations"></table></div>
+           <div class="panel"><h2>点位统计</h2><div id="ov-kinds"></div><p class="muted" id="ov-note"></p></div></div></div>`;
+    const [ov, geo] = await Promise.all([api('/api/v1/overview'), boundaryRegistered ? null : api('/api/v1/boundary').catch(() => null)]);
+    if (geo) { echarts.registerMap('county', typeof geo === 'string' ? JSON.parse(geo) : geo); boundaryRegistered = true; }
+    const ca = ov.county_air;
+    $('ov-aqi').textContent = ca ? ca.aqi : '—';
+    $('ov-aqi').style.color = ca ? aqiColor(ca.level) : '#8a8a8a';
+    $('ov-aqi-text').innerHTML = ca ? `${aqiName(ca.level)} · 首要污染物 ${esc(primary(ca.primary))}<br><span class="muted">${esc(ca.date)}</span>` : '暂无日均值';
+    $('ov-devices').innerHTML = `<div class="kv"><span>设备总数</span><b id="ov-dev-total">${ov.devices.total}</b></div>
+      <div class="kv"><span>在线</span><b class="on" id="ov-dev-online">${ov.devices.online}</b></div>
+      <div class="kv"><span>离线</span><b class="off">${ov.devices.offline}</b></div>`;
+    const air = ov.sites.filter((s) => s.kind === 'air');
+    $('ov-stations').innerHTML = '<tr><th>站点</th><th>AQI</th><th>类别</th></tr>' + air.map((s) =>
+      `<tr><td>${esc(s.name)}</td><td>${s.air ? s.air.aqi : '—'}</td><td><span class="badge" style="background:${aqiColor(s.air?.level)}">${aqiName(s.air?.level)}</span></td></tr>`).join('');
+    const kinds = {};
+    ov.sites.forEach((s) => { kinds[s.kind] = (kinds[s.kind] || 0) + 1; });
+    $('ov-kinds').innerHTML = Object.entries(kinds).map(([k, n]) => `<div class="kv"><span>${KIND_NAMES[k] || k}</span><b>${n}</b></div>`).join('');
+    $('ov-note').textContent = ov.water_note;
+    const colour = (s) => s.kind === 'air' ? aqiColor(s.air?.level)
+      : (s.kind === 'surface_water' || s.kind === 'drinking_water') ? (s.water_class ? WATER_COLORS[s.water_class] : '#6d87a8')
+        : s.online > 0 ? '#4fc3f7' : '#6d87a8';
+    const series = Object.keys(KIND_NAMES).map((k) => ({
+      name: KIND_NAMES[k], type: 'scatter', coordinateSystem: 'geo', symbol: k === 'air' ? 'pin' : k === 'fume' ? 'circle' : 'diamond',
+      symbolSize: k === 'air' ? 30 : k === 'fume' ? 6 : 12,
+      data: ov.sites.filter((s) => s.kind === k).map((s) => ({ name: s.name, value: [s.lon, s.lat], itemStyle: { color: colour(s) }, site: s })),
+    }));
+    chart('ov-map').setOption({
+      tooltip: { formatter: (p) => { const s = p.data.site; return `${esc(s.name)}<br>${KIND_NAMES[s.kind]}${s.air ? `<br>AQI ${s.air.aqi} ${aqiName(s.air.level)}` : ''}<br>设备 ${s.online}/${s.devices} 在线`; } },
+      legend: { bottom: 0, textStyle: { color: '#cfe0ff' } },
+      geo: { map: boundaryRegistered ? 'county' : undefined, roam: true, itemStyle: { areaColor: '#123f7d', borderColor: '#4fa3ff' },
+        label: { show: false }, emphasis: { disabled: true } },
+      series,
+    });
+  }
+
+  // ---- 大气 ----
+  async function airPage() {
+    const sites = (await api('/api/v1/sites?kind=air')).items;
+    const year = new Date().getFullYear();
+    $('page').innerHTML = `<div class="panel">站点 <select id="air-site">${sites.map((s) => `<option value="${esc(s.code)}">${esc(s.name)}</option>`).join('')}</select>
+      年份 <select id="air-year">${[year, year - 1, year - 2].map((y) => `<option>${y}</option>`).join('')}</select></div>
+      <div class="panel"><h2>逐时浓度(近3日)</h2><div id="air-hourly" class="chart"></div></div>
+      <div class="row"><div class="panel"><h2>日历热图:逐日 AQI</h2><div id="air-calendar" class="chart" style="height:260px"></div></div></div>
+      <div class="row"><div class="panel"><h2>各月优良天数</h2><div id="air-monthly" class="chart"></div></div>
+      <div class="panel"><h2>年度统计</h2><table class="data" id="air-annual"></table></div></div>`;
+    const draw = async () => {
+      const site = $('air-site').value, y = $('air-year').value;
+      const from = new Date(Date.now() - 3 * 86400e3 + 8 * 3600e3).toISOString().slice(0, 10);
+      const [vals, rep] = await Promise.all([
+        api(`/api/v1/values?site=${encodeURIComponent(site)}&period=hour&from=${from}&per_page=10000`),
+        api(`/api/v1/air?year=${y}`)]);
+      const byCode = {};
+      vals.items.filter((v) => v.field === 'Avg').forEach((v) => { (byCode[v.code] = byCode[v.code] || []).push([v.time, Number(v.value)]); });
+      chart('air-hourly').setOption({
+        tooltip: { trigger: 'axis' }, legend: { textStyle: { color: '#cfe0ff' } },
+        xAxis: { type: 'time', axisLabel: { color: '#9fc3ee' } }, yAxis: [{ type: 'value', name: 'µg/m³', axisLabel: { color: '#9fc3ee' } }, { type: 'value', name: 'CO mg/m³', axisLabel: { color: '#9fc3ee' } }],
+        series: POLLUTANTS.map(([c, n]) => ({ name: n, type: 'line', showSymbol: false, yAxisIndex: c === 'a21005' ? 1 : 0, data: byCode[c] || [] })),
+      });
+      const st = rep.stations.find((s) => s.site === site) || rep.county;
+      const daily = st.daily.filter((d) => d.aqi != null);
+      chart('air-calendar').setOption({
+        tooltip: { formatter: (p) => `${p.value[0]}<br>AQI ${p.value[1]}` },
+        visualMap: { type: 'piecewise', orient: 'horizontal', left: 'center', top: 0, textStyle: { color: '#cfe0ff' },
+          pieces: [[0, 50], [51, 100], [101, 150], [151, 200], [201, 300], [301, 9999]].map(([a, b], i) => ({ min: a, max: b, color: AQI_COLORS[i], label: AQI_NAMES[i] })) },
+        calendar: { top: 60, left: 40, right: 20, range: String(y), cellSize: ['auto', 16], dayLabel: { nameMap: 'ZH', color: '#9fc3ee' }, monthLabel: { nameMap: 'ZH', color: '#9fc3ee' },
+          yearLabel: { show: false }, itemStyle: { color: '#0e2a52', borderColor: '#1d4f8f' } },
+        series: [{ type: 'heatmap', coordinateSystem: 'calendar', data: daily.map((d) => [d.date, d.aqi]) }],
+      });
+      const good = Array(12).fill(0), valid = Array(12).fill(0);
+      daily.forEach((d) => { const m = Number(d.date.slice(5, 7)) - 1; valid[m]++; if (d.aqi <= 100) good[m]++; });
+      chart('air-monthly').setOption({
+        tooltip: { trigger: 'axis' }, legend: { textStyle: { color: '#cfe0ff' } },
+        xAxis: { type: 'category', data: good.map((_, i) => `${i + 1}月`), axisLabel: { color: '#9fc3ee' } }, yAxis: { type: 'value', axisLabel: { color: '#9fc3ee' } },
+        series: [{ name: '优良天数', type: 'bar', data: good, itemStyle: { color: '#00E400' } }, { name: '有效天数', type: 'bar', data: valid, itemStyle: { color: '#4fa3ff' } }],
+      });
+      const f = (v, d = 1) => (v == null ? '—' : Number(v).toFixed(d));
+      const rows = [['有效天数', st.valid_days], ['优良天数', st.good_days], ['优良天数比例 %', f(st.good_days_ratio)], ['重度及以上污染天数', st.heavy_days],
+        ['PM2.5 年均 µg/m³', f(st.PM25_annual_mean, 0)], ['PM10 年均 µg/m³', f(st.PM10_annual_mean, 0)], ['NO₂ 年均 µg/m³', f(st.NO2_annual_mean, 0)],
+        ['SO₂ 年均 µg/m³', f(st.SO2_annual_mean, 0)], ['CO 日均第95百分位 mg/m³', f(st.CO_24H_p95)], ['O₃ 日最大8小时第90百分位 µg/m³', f(st.O3_8H_p90, 0)],
+        ['综合指数', f(st.composite_index ?? st.composite_index_2012, 2)], ['达标(GB 3095 二级)', st.attainment?.attains == null ? '数据不足' : st.attainment.attains ? '达标' : '未达标']];
+      $('air-annual').innerHTML = rows.map(([k, v]) => `<tr><td>${k}</td><td><b>${esc(v)}</b></td></tr>`).join('');
+    };
+    $('air-site').onchange = draw; $('air-year').onchange = draw;
+    await draw();
+  }
+
+  // ---- 设备 ----
+  async function devicesPage() {
+    $('page').innerHTML = `<div class="panel"><h2>设备列表</h2>
+      <span id="dev-count"></span> <a href="/api/v1/devices?format=csv" class="muted">导出 CSV</a>
+      <table class="data" id="dev-table"></table></div>
+      <div class="panel" id="cmd-panel"><h2>补发数据(2061)</h2>
+      设备 <select id="cmd-mn"></select> 开始 <input class="f" id="cmd-begin" type="datetime-local"> 结束 <input class="f" id="cmd-end" type="datetime-local">
+      <button class="act" id="cmd-send">发送</button> <span id="cmd-result"></span>
+      <table class="data" id="cmd-table"></table></div>`;
+    const d = await api('/api/v1/devices?per_page=10000');
+    const on = d.items.filter((x) => x.online).length;
+    $('dev-count').textContent = `共 ${d.total} 台,在线 ${on} 台,离线 ${d.total - on} 台`;
+    $('dev-table').innerHTML = '<tr><th>MN</th><th>点位</th><th>类型</th><th>状态</th><th>最后数据包</th><th>包数</th><th>协议偏差</th></tr>' + d.items.map((x) =>
+      `<tr><td>${esc(x.mn)}</td><td>${esc(x.site)}</td><td>${esc(KIND_NAMES[x.kind] || x.kind)}</td><td class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</td>
+       <td>${esc((x.last_seen || '—').replace('T', ' ').slice(0, 19))}</td><td>${x.packets}</td><td>${esc(x.deviations || '—')}</td></tr>`).join('');
+    const online = d.items.filter((x) => x.online);
+    $('cmd-mn').innerHTML = (online.length ? online : d.items).map((x) => `<option value="${esc(x.mn)}">${esc(x.mn)} ${esc(x.site)}</option>`).join('');
+    const local = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 16);
+    const hour = Math.floor(Date.now() / 3600e3) * 3600e3;
+    $('cmd-begin').value = local(hour - 6 * 3600e3); $('cmd-end').value = local(hour - 3600e3);
+    const hj = (v) => v.replace(/[-T:]/g, '') + '00';
+    const showCmds = async () => {
+      const mn = $('cmd-mn').value;
+      if (!mn) return;
+      const list = await api(`/api/v1/devices/${encodeURIComponent(mn)}/commands?limit=10`);
+      const rtn = (c) => (c == null ? '等待' : c === 1 ? '成功(1)' : `代码 ${c}`);
+      $('cmd-table').innerHTML = '<tr><th>QN</th><th>命令</th><th>发送时间</th><th>9011 应答</th><th>9012 执行结果</th></tr>' + list.map((c) =>
+        `<tr><td>${esc(c.qn)}</td><td>${esc(c.cn)}</td><td>${new Date(c.sent_ms + 8 * 3600e3).toISOString().slice(0, 19).replace('T', ' ')}</td>
+         <td class="cmd-qnrtn">${rtn(c.qn_rtn)}</td><td class="cmd-exertn">${rtn(c.exe_rtn)}</td></tr>`).join('');
+    };
+    $('cmd-mn').onchange = showCmds;
+    $('cmd-send').onclick = async () => {
+      $('cmd-result').textContent = '发送中…';
+      try {
+        const r = await api(`/api/v1/devices/${encodeURIComponent($('cmd-mn').value)}/commands`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ cn: '2061', cp: { BeginTime: hj($('cmd-begin').value), EndTime: hj($('cmd-end').value) } }) });
+        $('cmd-result').textContent = `已发送 QN=${r.qn}`;
+      } catch (e) { $('cmd-result').textContent = `发送失败:${e.message}`; }
+      await showCmds();
+      setTimeout(showCmds, 1500); setTimeout(showCmds, 4000);
+    };
+    await showCmds();
+  }
+
+  // ---- 信息公开 ----
+  async function publicPage() {
+    const r = await fetch('/api/v1/public/air').then((x) => x.json());
+    const ca = r.county_air;
+    $('pub-aqi').textContent = ca ? ca.aqi : '—';
+    $('pub-aqi').style.color = ca ? aqiColor(ca.level) : '#8a8a8a';
+    $('pub-aqi-text').innerHTML = ca ? `${aqiName(ca.level)} · 首要污染物 ${esc(primary(ca.primary))} · ${esc(ca.date)}` : '暂无';
+    $('pub-stations').insertAdjacentHTML('beforeend', r.stations.map((s) =>
+      `<tr><td>${esc(s.name)}</td><td>${esc(s.air?.date || '—')}</td><td>${s.air?.aqi ?? '—'}</td><td><span class="badge" style="background:${aqiColor(s.air?.level)}">${aqiName(s.air?.level)}</span></td><td>${esc(primary(s.air?.primary))}</td></tr>`).join(''));
+    const TN = { surface_water: '地表水断面', drinking_water: '饮用水水源地' };
+    $('pub-water').insertAdjacentHTML('beforeend', r.water.map((w) =>
+      `<tr><td>${esc(w.name)}</td><td>${TN[w.kind]}</td><td><span class="badge" style="background:${WATER_COLORS[w.target_class] || '#888'}">${esc(w.target_class || '—')}</span></td><td>${esc(w.class || '评价建设中')}</td></tr>`).join(''));
+    const days = r.county_days.filter((d) => d.aqi != null);
+    const c = echarts.init($('pub-trend'));
+    c.setOption({ tooltip: { trigger: 'axis' }, xAxis: { type: 'category', data: days.map((d) => d.date.slice(5)), axisLabel: { color: '#9fc3ee' } },
+      yAxis: { type: 'value', axisLabel: { color: '#9fc3ee' } },
+      series: [{ type: 'bar', data: days.map((d) => ({ value: d.aqi, itemStyle: { color: aqiColor(d.level) } })) }] });
+  }
+
+  return { start, publicPage };
+})();
