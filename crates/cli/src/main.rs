@@ -15,6 +15,7 @@ mod indicator;
 mod report;
 mod serve;
 mod simulate;
+mod user;
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +60,9 @@ enum Command {
     /// Alarms and their follow-up: list, show, ack, dispatch, handle, close, reopen, scan.
     #[command(subcommand)]
     Alarm(alarm::AlarmCommand),
+    /// Platform accounts for the web: add, list, passwd, disable.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -82,6 +86,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit(cmd) => audit::run(cmd),
         Command::Indicator(cmd) => indicator::run(cmd),
         Command::Alarm(cmd) => alarm::run(cmd),
+        Command::User(cmd) => user::run(cmd),
     };
     match result {
         Ok(code) => code,

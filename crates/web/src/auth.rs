@@ -576,3 +576,6 @@ pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) 
     }
     next.run(req).await
 }
+
+/// Checks a role/scope pair against the profile (used by the API and `qingshan user add`).
+pub use crate::api::check_role_scope;
