@@ -25,7 +25,7 @@ use standards::aqi::{self, AqiStandard, Indicator, Reading, ReportKind};
 use standards::assessment::{self, DayHours, MDA8_MIN_WINDOWS};
 use standards::versions::air_rules_on;
 use standards::{Date, Decimal};
-use store::{AirDay, IntakePacket, Store, ValueFilter, COUNTY_SITE};
+use store::{AirDay, IntakePacket, Store, COUNTY_SITE};
 
 use crate::time::{day_start_utc, days, hour_start_of};
 use crate::Result;
@@ -65,7 +65,7 @@ pub fn hour_is_valid(m: &Measurement) -> bool {
     m.flag.as_deref().is_none_or(|f| f == "N") && m.value.is_finite() && m.value >= 0.0
 }
 
-fn decimal_of(m: &Measurement) -> Option<Decimal> {
+pub(crate) fn decimal_of(m: &Measurement) -> Option<Decimal> {
     Decimal::from_str(m.text.trim())
         .ok()
         .or_else(|| Decimal::try_from(m.value).ok())
@@ -131,15 +131,20 @@ impl AirEngine {
         }
     }
 
+    /// A record the daily values depend on: 2061 hour or 2051 minute `Avg`, or 2011 `Rtd`
+    /// (hours without a device hour are rolled up from them, [`crate::air_hourly`]).
     fn is_air_hour(&self, site: &str, code: &str, field: &str, period: Period) -> bool {
-        period == Period::Hour
-            && field == FIELD
-            && code_index(code).is_some()
-            && self.stations.contains_key(site)
+        let field_ok = match period {
+            Period::Hour | Period::Min => field == FIELD,
+            Period::Rtd => field == crate::air_hourly::RTD_FIELD,
+            Period::Day => false,
+        };
+        field_ok && code_index(code).is_some() && self.stations.contains_key(site)
     }
 
     /// The (station, Beijing day) pairs a committed batch touched. Hour values are labelled by
-    /// their start (HJ 212 DataTime); the day is that hour's Beijing natural day.
+    /// their start (HJ 212 DataTime); the day is that hour's Beijing natural day. Minute and
+    /// real-time records touch the day of their hour too.
     pub fn touched(&self, packets: &[IntakePacket]) -> BTreeSet<(String, Date)> {
         let mut out = BTreeSet::new();
         for m in packets.iter().flat_map(|p| &p.values) {
@@ -165,9 +170,8 @@ impl AirEngine {
             }
             let from = day_start_utc(*day);
             let mut hours = empty_hours(*day);
-            read_hours(store, site, from, from + 86_400, &mut |m| {
-                stats.values_read += 1;
-                put_hour(&mut hours, m);
+            stats.values_read += read_hours(store, site, from, from + 86_400, &mut |i, t, v| {
+                put_hour(&mut hours, i, t, v);
             })?;
             rows.push(station_day(site, &hours));
             dates.insert(*day);
@@ -186,10 +190,9 @@ impl AirEngine {
         let all_days: Vec<Date> = days(from, to).collect();
         for site in self.stations.keys() {
             let mut by_day: BTreeMap<Date, StationHours> = BTreeMap::new();
-            read_hours(store, site, t0, t1, &mut |m| {
-                stats.values_read += 1;
-                let d = hour_start_of(m.time).date;
-                put_hour(by_day.entry(d).or_insert_with(|| empty_hours(d)), m);
+            stats.values_read += read_hours(store, site, t0, t1, &mut |i, t, v| {
+                let d = hour_start_of(t).date;
+                put_hour(by_day.entry(d).or_insert_with(|| empty_hours(d)), i, t, v);
             })?;
             let rows: Vec<AirDay> = by_day.values().map(|h| station_day(site, h)).collect();
             stats.station_days += rows.len();
@@ -204,7 +207,9 @@ impl AirEngine {
     /// derived table from a data folder that a server filled.
     pub fn catch_up(&self, store: &mut dyn Store) -> Result<UpdateStats> {
         let since = store.watermark(WATERMARK)?.unwrap_or(i64::MIN);
-        let keys = store.received_since(Period::Hour, since)?;
+        let mut keys = store.received_since(Period::Hour, since)?;
+        keys.extend(store.received_since(Period::Min, since)?);
+        keys.extend(store.received_since(Period::Rtd, since)?);
         let mut touched = BTreeSet::new();
         let mut newest = since;
         for k in &keys {
@@ -263,38 +268,29 @@ fn empty_hours(d: Date) -> StationHours {
     std::array::from_fn(|_| DayHours::new(d))
 }
 
+/// The 1-h values of `site` in `[from, to)`: the device's 2061 hours, and where a pollutant has
+/// none, the hour rolled up from 2051/2011 records (≥ 45 valid minutes, [`crate::air_hourly`]).
+/// Returns the records read.
 fn read_hours(
     store: &dyn Store,
     site: &str,
     from: i64,
     to: i64,
-    f: &mut dyn FnMut(&Measurement),
-) -> Result<()> {
-    let filter = ValueFilter {
-        site: Some(site.to_string()),
-        period: Some(Period::Hour),
-        from: Some(from),
-        to: Some(to),
-        ..ValueFilter::default()
-    };
-    store.for_each_value(&filter, &mut |m| {
-        if m.field == FIELD && code_index(&m.code).is_some() {
-            f(m);
-        }
-        Ok(())
-    })?;
-    Ok(())
+    f: &mut dyn FnMut(usize, i64, Option<Decimal>),
+) -> Result<usize> {
+    crate::air_hourly::for_each_hour_value(
+        store,
+        site,
+        from,
+        to,
+        &crate::air_hourly::HourPolicy::default(),
+        f,
+    )
 }
 
-fn put_hour(hours: &mut StationHours, m: &Measurement) {
-    let Some(i) = code_index(&m.code) else { return };
-    let v = if hour_is_valid(m) {
-        decimal_of(m)
-    } else {
-        None
-    };
+fn put_hour(hours: &mut StationHours, i: usize, time: i64, v: Option<Decimal>) {
     // HourStart built from the UTC interval start; a value of another day is ignored.
-    let _ = hours[i].set(hour_start_of(m.time), v);
+    let _ = hours[i].set(hour_start_of(time), v);
 }
 
 /// Concentrations of one day in [`POLLUTANTS`] order plus O3 1-h max.

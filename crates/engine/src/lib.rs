@@ -10,9 +10,12 @@
 //!   [`standards::date::HourStart`].
 //! - [`air`]: station and county daily values, MDA8, daily AQI by the rules in force (derived
 //!   table `air_days`), incremental update, cold rebuild, catch-up by watermark.
+//! - [`air_hourly`]: minute → hour roll-up (≥ 45 min), hourly real-time AQI per station and
+//!   county (derived table `air_hours`), the hourly report.
 //! - [`air_report`]: the period (year/month) report per station and for the county.
 
 pub mod air;
+pub mod air_hourly;
 pub mod air_report;
 pub mod alarms;
 pub mod fume;
@@ -28,6 +31,7 @@ pub mod water;
 pub mod water_report;
 
 pub use air::{AirEngine, AirStation, UpdateStats};
+pub use air_hourly::{AirHourlyEngine, AirHoursReport, HourPolicy};
 pub use air_report::{AirReport, AreaReport, DailyEntry, RulesChoice};
 pub use alarms::{AlarmEngine, AlarmInput, AlarmSink, Alarms};
 pub use noise::{NoiseEngine, NoisePoint, NoiseReport};

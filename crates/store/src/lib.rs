@@ -21,6 +21,7 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 // tables, implements it for `SqliteStore`, and lists its `CREATE TABLE IF NOT EXISTS` schema
 // here so that opening a store creates it.
 pub mod accounts;
+pub mod air_hours;
 pub mod alarms;
 pub mod indicators;
 pub mod quality;
@@ -34,6 +35,7 @@ pub(crate) const DOMAIN_SCHEMAS: &[&str] = &[
     alarms::SCHEMA,
     indicators::SCHEMA,
     accounts::SCHEMA,
+    air_hours::SCHEMA,
 ];
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
