@@ -25,8 +25,15 @@ pub fn start(
     data: &Path,
     opts: &SqliteOptions,
 ) -> anyhow::Result<(Vec<CommitObserver>, AlarmEngine)> {
-    let open = || SqliteStore::open_with(data, opts).context("opening a store for an engine");
+    // Engines read recent days and write small derived rows: a modest page cache each, so
+    // six of them do not each grow to the writer's large cache.
+    let opts = SqliteOptions {
+        cache_mib: opts.cache_mib.min(32),
+        ..opts.clone()
+    };
+    let open = || SqliteStore::open_with(data, &opts).context("opening a store for an engine");
     let air = crate::report::air_engine(profile);
+    let air_hours = engine::AirHourlyEngine::from_air(&air);
     let water = crate::report::water_engine(profile)?;
     let noise = crate::report::noise_engine(profile)?;
     let quality = QualityEngine::default();
@@ -40,6 +47,7 @@ pub fn start(
     let mut s = open()?;
     let started = std::time::Instant::now();
     air.catch_up(&mut s).context("air days at start")?;
+    air_hours.catch_up(&mut s).context("air hours at start")?;
     water.catch_up(&mut s).context("water days at start")?;
     noise.catch_up(&mut s).context("noise days at start")?;
     quality
@@ -57,6 +65,7 @@ pub fn start(
     );
     let observers = vec![
         air.observer(Box::new(open()?)),
+        air_hours.observer(Box::new(open()?)),
         water.observer(Box::new(open()?)),
         noise.observer(Box::new(open()?)),
         quality.observer(Box::new(open()?)),

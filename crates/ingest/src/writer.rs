@@ -141,11 +141,20 @@ pub fn spawn_writer(
         std::sync::mpsc::SyncSender<Vec<IntakePacket>>,
         std::thread::JoinHandle<()>,
     )> = (!observers.is_empty()).then(|| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<IntakePacket>>(16);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<IntakePacket>>(4);
         let join = std::thread::Builder::new()
             .name("derive".into())
             .spawn(move || {
-                while let Ok(batch) = rx.recv() {
+                while let Ok(mut batch) = rx.recv() {
+                    // When derivation is behind, take everything already committed in one
+                    // go: engines recompute per touched key, so fewer, larger batches cost
+                    // less than many small ones.
+                    while batch.len() < 16_384 {
+                        match rx.try_recv() {
+                            Ok(more) => batch.extend(more),
+                            Err(_) => break,
+                        }
+                    }
                     for o in observers.iter_mut() {
                         o(&batch);
                     }
@@ -206,10 +215,14 @@ pub fn spawn_writer(
                             let _ = w.send(true);
                         }
                         if let Some((tx, _)) = &derive {
-                            let batch = std::mem::replace(
+                            let mut batch = std::mem::replace(
                                 &mut packets,
                                 Vec::with_capacity(cfg.max_batch),
                             );
+                            // the engines derive from values; the raw frames are archived
+                            for p in batch.iter_mut() {
+                                p.raw = Vec::new();
+                            }
                             let _ = tx.send(batch);
                         }
                     }
