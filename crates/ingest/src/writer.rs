@@ -155,8 +155,13 @@ pub fn spawn_writer(
                             Err(_) => break,
                         }
                     }
-                    for o in observers.iter_mut() {
-                        o(&batch);
+                    for (i, o) in observers.iter_mut().enumerate() {
+                        // One engine's bug must not stop the others (or intake): report it;
+                        // that engine's next catch-up repairs what it missed.
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| o(&batch)));
+                        if r.is_err() {
+                            tracing::error!(observer = i, packets = batch.len(), "a commit observer panicked; its derived table misses this batch until its next catch-up");
+                        }
                     }
                 }
             })

@@ -54,3 +54,42 @@ async fn observers_see_every_committed_packet_in_order() {
         .unwrap();
     assert_eq!(*seen.lock().unwrap(), (0..500).collect::<Vec<i64>>());
 }
+
+/// An observer that panics does not stop the others or the writer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_observer_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let seen: Arc<Mutex<usize>> = Arc::default();
+    let s2 = seen.clone();
+    let bad: ingest::CommitObserver = Box::new(|_batch: &[IntakePacket]| panic!("engine bug"));
+    let good: ingest::CommitObserver = Box::new(move |batch: &[IntakePacket]| {
+        *s2.lock().unwrap() += batch.len();
+    });
+    let (writer, thread) = spawn_writer(
+        Box::new(store),
+        WriterConfig {
+            queue: 8,
+            max_batch: 4,
+        },
+        Arc::new(Metrics::default()),
+        vec![bad, good],
+    );
+    for k in 0..20 {
+        let done = writer
+            .submit(IntakePacket {
+                received_ms: k,
+                mn: "MN".into(),
+                cn: "2011".into(),
+                ..IntakePacket::default()
+            })
+            .await
+            .unwrap();
+        assert!(done.await.unwrap());
+    }
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), 20);
+}
