@@ -804,8 +804,13 @@ pub struct AirHoursReport {
     pub hours: Vec<HourEntry>,
 }
 
+/// A concentration as reported: 3 decimals (GB/T 8170) so moving averages do not print 28
+/// digits; the exact values stay in `air_hours` and judged the AQI.
 fn f(d: Decimal) -> f64 {
-    d.to_string().parse().unwrap_or(f64::NAN)
+    standards::rounding::gbt8170(d, 3)
+        .to_string()
+        .parse()
+        .unwrap_or(f64::NAN)
 }
 
 fn pairs(s: &str) -> impl Iterator<Item = (&str, &str)> {
