@@ -21,6 +21,9 @@ use tokio::net::TcpStream;
 pub enum BenchCommand {
     /// End-to-end HJ 212 intake: throughput, ack latency, memory per connection, burst.
     Intake(IntakeArgs),
+    /// Engines: a year of hourly data for the county's sites — cold catch-up per engine and
+    /// the incremental cost of one new hour.
+    Engines(EnginesArgs),
 }
 
 #[derive(Args, Clone)]
@@ -52,6 +55,10 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<std::process::ExitCode> {
                 .enable_all()
                 .build()?;
             rt.block_on(intake(a))?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        BenchCommand::Engines(a) => {
+            engines_bench(a)?;
             Ok(std::process::ExitCode::SUCCESS)
         }
     }
@@ -395,4 +402,288 @@ async fn intake(a: IntakeArgs) -> anyhow::Result<()> {
     drop(server);
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
+}
+
+// ------------------------------------------------------------------ bench engines
+
+/// `qingshan bench engines`: a temp store filled directly (no network) with a year of hourly
+/// data for every monitoring site of the county profile except the restaurants (Dianjiang: 3 air
+/// stations, 5 sections, 19 drinking-water sources, 6 noise points, 14 outlets = 47 sites,
+/// ≈ 10 codes each, values from the simulator's models); then each engine's cold catch-up
+/// (what `serve` does at start on a folder it has never derived) and the incremental cost of
+/// one new hour for all sites (commit + each engine's commit observer, as in `serve`).
+#[derive(Args, Clone)]
+pub struct EnginesArgs {
+    /// Days of hourly history before the new hour.
+    #[arg(long, default_value_t = 365)]
+    days: i64,
+    /// New hours to time one by one (the figure is their median).
+    #[arg(long, default_value_t = 5)]
+    hours: usize,
+    /// County profile (built in: dianjiang) or a folder holding one.
+    #[arg(long, default_value = "dianjiang")]
+    profile: String,
+    /// Keep the filled data folder here instead of a temp folder (must not exist).
+    #[arg(long)]
+    keep: Option<std::path::PathBuf>,
+}
+
+/// The measurements of one simulated device for the hour starting at `t`: `Avg` of every
+/// channel (`ZsAvg` too for flue-gas pollutants, `Leq`-`Data` for noise), with the hour's flag.
+fn engine_bench_hour(
+    dev: &sim::SimDevice,
+    chans: &[sim::models::Channel],
+    m: &sim::models::Model,
+    t: i64,
+) -> Vec<Measurement> {
+    use sim::models::Ch;
+    let flag = m.flag(dev, t).to_string();
+    let o2 = chans
+        .iter()
+        .find(|c| c.ch == Ch::O2)
+        .map(|c| m.hour_mean(dev, c, t));
+    let factor = o2
+        .map(|o| ((21.0 - o) / (21.0 - dev.o2_ref)).clamp(0.05, 5.0))
+        .unwrap_or(1.0);
+    let mv = |code: &str, field: &str, v: f64, d: usize| {
+        let text = format!("{v:.d$}");
+        Measurement {
+            site: dev.device.site.clone(),
+            code: code.to_string(),
+            field: field.to_string(),
+            period: Period::Hour,
+            time: t,
+            value: text.parse().unwrap_or(v),
+            text,
+            flag: (code != "Leq").then(|| flag.clone()),
+            eflag: None,
+            mn: dev.device.mn.clone(),
+        }
+    };
+    let mut out = Vec::with_capacity(chans.len() + 4);
+    for c in chans {
+        let v = m.hour_mean(dev, c, t);
+        match c.ch {
+            Ch::Leq => out.push(mv("Leq", "Data", v, 1)),
+            Ch::Gas(_) => {
+                out.push(mv(&c.code, "Avg", v * factor, c.decimals));
+                out.push(mv(&c.code, "ZsAvg", v, c.decimals));
+            }
+            _ => out.push(mv(&c.code, "Avg", v, c.decimals)),
+        }
+    }
+    out
+}
+
+fn engine_bench_packets(
+    fleet: &[(sim::SimDevice, Vec<sim::models::Channel>)],
+    m: &sim::models::Model,
+    t: i64,
+    received_ms: i64,
+) -> Vec<IntakePacket> {
+    fleet
+        .iter()
+        .map(|(dev, chans)| IntakePacket {
+            received_ms,
+            mn: dev.device.mn.clone(),
+            cn: "2061".into(),
+            qn: None,
+            peer: "bench".into(),
+            raw: Vec::new(),
+            values: engine_bench_hour(dev, chans, m, t),
+            deviations: vec![],
+            answer: None,
+        })
+        .collect()
+}
+
+fn engines_bench(a: EnginesArgs) -> anyhow::Result<()> {
+    use engine::alarms::AlarmConfig;
+    use engine::{AlarmEngine, QualityEngine, SourcesEngine, SourcesPolicy};
+    use profile::SiteKind;
+
+    let profile = crate::serve::load_profile(&a.profile)?;
+    let kinds: Vec<SiteKind> = SiteKind::ALL
+        .into_iter()
+        .filter(|k| *k != SiteKind::Fume)
+        .collect();
+    let fleet: Vec<(sim::SimDevice, Vec<sim::models::Channel>)> =
+        sim::fleet_of_kinds(&profile, None, &kinds)
+            .into_iter()
+            .map(|d| {
+                let c = sim::models::channels(&d, sim::FUME_CODE);
+                (d, c)
+            })
+            .collect();
+    let model = sim::models::Model { seed: 1 };
+    let tmp = tempfile_dir()?;
+    let dir = a.keep.clone().unwrap_or_else(|| tmp.join("data"));
+    anyhow::ensure!(!dir.exists(), "{} already exists", dir.display());
+    let opts = store::SqliteOptions {
+        fsync: false,
+        ..Default::default()
+    };
+    let open = || SqliteStore::open_with(&dir, &opts);
+    let mut s = open()?;
+    for (d, _) in &fleet {
+        s.put_device(&d.device)?;
+    }
+    let now_ms = crate::engines::now_ms();
+    let h_end = (now_ms / 1000).div_euclid(3600) * 3600;
+    let h0 = h_end - a.days * 86_400;
+    eprintln!(
+        "bench engines: filling {} sites × {} h ({} days) into {}",
+        fleet.len(),
+        (h_end - h0) / 3600,
+        a.days,
+        dir.display()
+    );
+    let started = Instant::now();
+    let mut values = 0usize;
+    let mut batch = Vec::new();
+    let mut t = h0;
+    while t < h_end {
+        let b = engine_bench_packets(&fleet, &model, t, (t + 3600 + 300) * 1000);
+        values += b.iter().map(|p| p.values.len()).sum::<usize>();
+        batch.extend(b);
+        if batch.len() >= 24 * fleet.len() {
+            s.commit(&batch)?;
+            batch.clear();
+        }
+        t += 3600;
+    }
+    s.commit(&batch)?;
+    let fill = started.elapsed().as_secs_f64();
+    let per_hour = values / ((h_end - h0) / 3600).max(1) as usize;
+    eprintln!(
+        "filled {values} values in {fill:.1} s ({:.0} values/s committed)",
+        values as f64 / fill
+    );
+
+    let air = crate::report::air_engine(&profile);
+    let water = crate::report::water_engine(&profile)?;
+    let noise = crate::report::noise_engine(&profile)?;
+    let quality = QualityEngine::default();
+    let sources = SourcesEngine::from_profile(
+        &profile,
+        &standards::emissions::LimitLibrary::national(),
+        SourcesPolicy::default(),
+        engine::fume::FumePolicy::default(),
+    );
+    let alarms = AlarmEngine::new(AlarmConfig::from_profile(&profile))?;
+
+    // Cold: each engine catches up on the whole year (no watermark yet).
+    let mut cold: Vec<(&str, f64)> = Vec::new();
+    let mut time = |name: &'static str, f: &mut dyn FnMut() -> anyhow::Result<()>| {
+        let t = Instant::now();
+        f()?;
+        cold.push((name, t.elapsed().as_secs_f64()));
+        anyhow::Ok(())
+    };
+    time("air", &mut || Ok(air.catch_up(&mut s).map(|_| ())?))?;
+    time("water", &mut || Ok(water.catch_up(&mut s).map(|_| ())?))?;
+    time("noise", &mut || Ok(noise.catch_up(&mut s).map(|_| ())?))?;
+    time("quality", &mut || {
+        Ok(quality.catch_up(&mut s).map(|_| ())?)
+    })?;
+    time("sources", &mut || {
+        Ok(sources.catch_up(&mut s).map(|_| ())?)
+    })?;
+    time("alarms", &mut || {
+        Ok(alarms.catch_up(&mut s, now_ms).map(|_| ())?)
+    })?;
+
+    // Incremental: one new hour for every site, committed, then each engine's observer (what
+    // the writer's derive thread runs in `serve`), timed separately.
+    let names = ["air", "water", "noise", "quality", "sources", "alarms"];
+    let mut observers: Vec<ingest::CommitObserver> = vec![
+        air.observer(Box::new(open()?)),
+        water.observer(Box::new(open()?)),
+        noise.observer(Box::new(open()?)),
+        quality.observer(Box::new(open()?)),
+        sources.observer(Box::new(open()?)),
+        alarms.observer(Box::new(open()?)),
+    ];
+    let mut inc: Vec<Vec<f64>> = vec![Vec::new(); names.len() + 1];
+    let mut new_values = 0;
+    for k in 0..a.hours.max(1) {
+        let t = h_end + k as i64 * 3600;
+        let b = engine_bench_packets(&fleet, &model, t, crate::engines::now_ms());
+        new_values = b.iter().map(|p| p.values.len()).sum();
+        let t0 = Instant::now();
+        s.commit(&b)?;
+        inc[0].push(t0.elapsed().as_secs_f64());
+        for (i, o) in observers.iter_mut().enumerate() {
+            let t0 = Instant::now();
+            o(&b);
+            inc[i + 1].push(t0.elapsed().as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let cold_total: f64 = cold.iter().map(|c| c.1).sum();
+    println!(
+        "bench engines: {} sites, {} days of hourly data = {values} values ({per_hour} a hour)",
+        fleet.len(),
+        a.days
+    );
+    println!("cold (catch-up from nothing):");
+    for (n, secs) in &cold {
+        println!(
+            "  {n:<8} {:>9.0} ms  {:>10.0} values/s",
+            secs * 1000.0,
+            values as f64 / secs
+        );
+    }
+    println!(
+        "  {:<8} {:>9.0} ms  {:>10.0} values/s",
+        "all",
+        cold_total * 1000.0,
+        values as f64 / cold_total
+    );
+    println!(
+        "incremental, one new hour of all {} sites ({new_values} values), median of {}:",
+        fleet.len(),
+        a.hours.max(1)
+    );
+    let mut inc_total = 0.0;
+    let mut json = serde_json::Map::new();
+    for (i, n) in std::iter::once("commit").chain(names).enumerate() {
+        let m = median(&mut inc[i]);
+        inc_total += m;
+        println!("  {n:<8} {:>9.2} ms", m * 1000.0);
+        json.insert(format!("incremental_{n}_ms"), (m * 1000.0).into());
+    }
+    println!("  {:<8} {:>9.2} ms", "all", inc_total * 1000.0);
+    for (n, secs) in &cold {
+        json.insert(format!("cold_{n}_ms"), (secs * 1000.0).into());
+    }
+    json.insert("sites".into(), fleet.len().into());
+    json.insert("days".into(), a.days.into());
+    json.insert("values".into(), values.into());
+    json.insert("cold_all_ms".into(), (cold_total * 1000.0).into());
+    json.insert(
+        "cold_values_per_s".into(),
+        (values as f64 / cold_total).into(),
+    );
+    json.insert("incremental_all_ms".into(), (inc_total * 1000.0).into());
+    json.insert("fill_s".into(), fill.into());
+    println!("{}", serde_json::Value::Object(json));
+    drop(observers);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&tmp); // the data, unless --keep put it elsewhere
+    Ok(())
+}
+
+/// A fresh folder under the system temp dir (the CLI has no tempfile dependency).
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let p = std::env::temp_dir().join(format!(
+        "qingshan-bench-engines-{}-{}",
+        std::process::id(),
+        crate::engines::now_ms()
+    ));
+    std::fs::create_dir_all(&p)?;
+    Ok(p)
 }

@@ -18,6 +18,16 @@ fn duration(s: &str) -> Result<Duration, String> {
     sim::parse_duration(s)
 }
 
+fn site_kind(s: &str) -> Result<profile::SiteKind, String> {
+    profile::SiteKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s.trim())
+        .ok_or_else(|| {
+            let all: Vec<&str> = profile::SiteKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown kind {s:?}: expected one of {}", all.join(", "))
+        })
+}
+
 #[derive(Args)]
 pub struct SimulateArgs {
     /// Address of the platform's HJ 212 gateway.
@@ -26,6 +36,10 @@ pub struct SimulateArgs {
     /// How many devices of the fleet (kinds taken in turn); default: the whole fleet.
     #[arg(long)]
     pub devices: Option<usize>,
+    /// Only these kinds of site, comma-separated (air, surface_water, drinking_water, noise,
+    /// flue_gas, wastewater, fume), still taken in turn; default: every kind.
+    #[arg(long, value_delimiter = ',', value_parser = site_kind)]
+    pub kinds: Vec<profile::SiteKind>,
     /// Live real-time packets per second over the whole fleet (default: each device every
     /// 30 s, or the RtdInterval the platform sets).
     #[arg(long)]
@@ -81,9 +95,14 @@ fn resolve(to: &str) -> anyhow::Result<SocketAddr> {
 
 pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let profile = crate::serve::load_profile(&a.profile)?;
-    let fleet = sim::fleet(&profile, a.devices);
+    let kinds = if a.kinds.is_empty() {
+        profile::SiteKind::ALL.to_vec()
+    } else {
+        a.kinds.clone()
+    };
+    let fleet = sim::fleet_of_kinds(&profile, a.devices, &kinds);
     if fleet.is_empty() {
-        anyhow::bail!("the profile has no sites to simulate");
+        anyhow::bail!("the profile has no sites of the kinds asked for to simulate");
     }
     if a.register {
         let mut store = SqliteStore::open(&a.data)

@@ -173,11 +173,22 @@ impl SimDevice {
 /// than the whole fleet the kinds are taken in turn (air, water, …, fume, air, …) so that a
 /// small fleet still has every kind.
 pub fn fleet(profile: &Profile, n: Option<usize>) -> Vec<SimDevice> {
-    let all = profile.fleet();
+    fleet_of_kinds(profile, n, &SiteKind::ALL)
+}
+
+/// [`fleet`] restricted to some kinds of site (in the order of [`SiteKind::ALL`]), e.g. a
+/// focused fleet of stations, sections and outlets without the 1,357 restaurants.
+pub fn fleet_of_kinds(profile: &Profile, n: Option<usize>, kinds: &[SiteKind]) -> Vec<SimDevice> {
+    let all: Vec<Site> = profile
+        .fleet()
+        .into_iter()
+        .filter(|s| kinds.contains(&s.kind))
+        .collect();
     let total = all.len();
     let n = n.unwrap_or(total).min(total);
     let mut by_kind: Vec<Vec<&Site>> = SiteKind::ALL
         .iter()
+        .filter(|k| kinds.contains(k))
         .map(|k| all.iter().filter(|s| s.kind == *k).collect())
         .collect();
     for v in &mut by_kind {
@@ -195,4 +206,32 @@ pub fn fleet(profile: &Profile, n: Option<usize>) -> Vec<SimDevice> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_restrict_the_fleet_and_are_still_taken_in_turn() {
+        let p = Profile::dianjiang();
+        let kinds = [SiteKind::Air, SiteKind::SurfaceWater, SiteKind::FlueGas];
+        let f = fleet_of_kinds(&p, Some(7), &kinds);
+        let got: Vec<&str> = f.iter().map(|d| d.device.site.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "AIR-01",
+                "SW-LJT",
+                "ENT-ZQBL-01",
+                "AIR-02",
+                "SW-PS",
+                "ENT-JLKJ-01",
+                "AIR-03"
+            ]
+        );
+        // Without a limit: every site of those kinds (3 air, 5 sections, 6 flue-gas outlets).
+        assert_eq!(fleet_of_kinds(&p, None, &kinds).len(), 14);
+        assert_eq!(fleet(&p, Some(7)).len(), 7);
+    }
 }

@@ -19,7 +19,7 @@ pub mod rng;
 pub mod time;
 
 pub use client::{run, SimConfig, Stats, Summary};
-pub use fleet::{fleet, mn_for, pw_for, SimDevice, FUME_CODE, FUME_ST};
+pub use fleet::{fleet, fleet_of_kinds, mn_for, pw_for, SimDevice, FUME_CODE, FUME_ST};
 pub use gen::{DeviceGen, Upload};
 pub use respond::{respond, LoggerState, Out};
 
