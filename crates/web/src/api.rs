@@ -242,10 +242,10 @@ fn visible_sites<'a>(
     s: &'a AppState,
     p: &'a Principal,
 ) -> impl Iterator<Item = profile::Site> + 'a {
-    let fleet = s.profile.fleet();
-    fleet
-        .into_iter()
+    s.fleet
+        .iter()
         .filter(move |x| p.sees_site(&s.owners, &x.code))
+        .cloned()
 }
 
 const SITE_COLS: &[&str] = &[
@@ -304,7 +304,28 @@ fn air_day_json(d: &AirDay) -> Value {
 }
 
 pub async fn overview(State(s): State<AppState>, Extension(p): Extension<Principal>) -> Res {
-    let latest = latest_air(&s, 3)?;
+    let key = format!("{}:{}", p.role.as_str(), p.scope.as_deref().unwrap_or(""));
+    let hit = {
+        let c = s.overview_cache.lock().unwrap_or_else(|e| e.into_inner());
+        c.get(&key)
+            .filter(|(at, _)| at.elapsed() < crate::OVERVIEW_TTL)
+            .map(|(_, b)| b.clone())
+    };
+    let body = match hit {
+        Some(b) => b,
+        None => {
+            let v = overview_json(&s, &p)?;
+            let b = bytes::Bytes::from(serde_json::to_vec(&v).unwrap_or_default());
+            let mut c = s.overview_cache.lock().unwrap_or_else(|e| e.into_inner());
+            c.insert(key, (std::time::Instant::now(), b.clone()));
+            b
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
+    let latest = latest_air(s, 3)?;
     let online = s.gateway.connected();
     let (devices, states) = {
         let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
@@ -325,7 +346,7 @@ pub async fn overview(State(s): State<AppState>, Extension(p): Extension<Princip
         e.1 += is_on as usize;
     }
     let _ = last_seen;
-    let sites: Vec<Value> = visible_sites(&s, &p)
+    let sites: Vec<Value> = visible_sites(s, p)
         .map(|x| {
             let mut v = site_json(&x);
             if let Some(d) = latest.get(&x.code) {
@@ -337,7 +358,7 @@ pub async fn overview(State(s): State<AppState>, Extension(p): Extension<Princip
             v
         })
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "county": {"name": s.profile.county.name, "code": s.profile.county.code,
                    "centre": [s.profile.county.centre.lon, s.profile.county.centre.lat]},
         "today": today(),
@@ -346,7 +367,6 @@ pub async fn overview(State(s): State<AppState>, Extension(p): Extension<Princip
         "sites": sites,
         "water_note": "水质类别评价由水环境模块提供(建设中)",
     }))
-    .into_response())
 }
 
 pub async fn boundary(State(s): State<AppState>) -> Res {
@@ -678,7 +698,7 @@ pub async fn summary(State(s): State<AppState>) -> Res {
     };
     let c = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
     Ok(Json(json!({
-        "sites": s.profile.fleet().len(),
+        "sites": s.fleet.len(),
         "devices": devices, "online": online,
         "packets": states.iter().map(|x| x.packets).sum::<u64>(),
         "values": states.iter().map(|x| x.values).sum::<u64>(),

@@ -39,7 +39,15 @@ pub struct AppState {
     pub auth: Arc<auth::AuthGuard>,
     /// Cheap argon2 parameters (tests only).
     pub cheap_hashing: bool,
+    /// The profile's fleet (sites, outlets, generated restaurants), built once.
+    pub fleet: Arc<Vec<profile::Site>>,
+    /// Overview JSON per scope (role + scope), kept [`OVERVIEW_TTL`]: the page every user
+    /// opens first stays cheap under many clients.
+    pub overview_cache: Arc<Mutex<HashMap<String, (std::time::Instant, bytes::Bytes)>>>,
 }
+
+/// How long a computed overview is served again.
+pub const OVERVIEW_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AppState {
     /// Builds the state on a data folder: opens the accounts store and, on the very first
@@ -61,7 +69,8 @@ impl AppState {
         )?;
         let hello = bootstrap_admin(&mut accounts, false)?;
         let mut owners = HashMap::new();
-        for s in profile.fleet() {
+        let fleet = profile.fleet();
+        for s in &fleet {
             owners.insert(
                 s.code.clone(),
                 auth::SiteOwner {
@@ -86,6 +95,8 @@ impl AppState {
                 air: Arc::new(air),
                 auth: Arc::new(auth::AuthGuard::default()),
                 cheap_hashing: false,
+                fleet: Arc::new(fleet),
+                overview_cache: Arc::default(),
             },
             hello,
         ))
