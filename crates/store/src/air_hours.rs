@@ -133,12 +133,18 @@ impl AirHoursStore for crate::SqliteStore {
     }
 
     fn air_hours(&self, site: Option<&str>, from: i64, to: i64) -> Result<Vec<AirHour>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT site, hour, rules, pm25, pm10, so2, no2, co, o3, pm25_24h, pm10_24h, so2_24h,
-             o3_8h, sources, minutes, disagree, aqi, level, primary_pollutants, iaqi, stations,
-             updated_ms FROM air_hours
-             WHERE (?1 IS NULL OR site = ?1) AND hour >= ?2 AND hour < ?3 ORDER BY site, hour",
-        )?;
+        // Two statements: `(?1 IS NULL OR site = ?1)` would keep SQLite off the primary key.
+        const COLS: &str = "SELECT site, hour, rules, pm25, pm10, so2, no2, co, o3, pm25_24h,
+             pm10_24h, so2_24h, o3_8h, sources, minutes, disagree, aqi, level,
+             primary_pollutants, iaqi, stations, updated_ms FROM air_hours";
+        let mut st = match site {
+            Some(_) => self.conn.prepare_cached(&format!(
+                "{COLS} WHERE site = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY site, hour"
+            ))?,
+            None => self.conn.prepare_cached(&format!(
+                "{COLS} WHERE ?1 IS NULL AND hour >= ?2 AND hour < ?3 ORDER BY site, hour"
+            ))?,
+        };
         let rows = st.query_map(params![site, from, to], |r| {
             Ok(AirHour {
                 site: r.get(0)?,
