@@ -574,12 +574,15 @@ impl QualityStore for crate::SqliteStore {
         kinds: Option<&[&str]>,
     ) -> Result<Vec<Finding>> {
         // `from_t < to` bounds the index range; `to_t > from` keeps the overlapping ones.
-        let mut st = self.conn.prepare_cached(
+        let (eq, args) = crate::sqlite::and_eq(&[("site", site)]);
+        let mut st = self.conn.prepare_cached(&format!(
             "SELECT kind, site, code, mn, from_t, to_t, count, detail FROM quality_findings
-             WHERE (?1 IS NULL OR site = ?1) AND from_t < ?3 AND to_t > ?2
+             WHERE from_t < ? AND to_t > ?{eq}
              ORDER BY from_t, site, kind, code, mn, detail",
-        )?;
-        let rows = st.query_map(params![site, from, to], finding_from_row)?;
+        ))?;
+        let mut bind: Vec<&dyn rusqlite::ToSql> = vec![&to, &from];
+        bind.extend(args.iter().map(|a| a as &dyn rusqlite::ToSql));
+        let rows = st.query_map(bind.as_slice(), finding_from_row)?;
         let mut out: Vec<Finding> = rows.collect::<rusqlite::Result<_>>()?;
         if let Some(kinds) = kinds {
             out.retain(|f| kinds.contains(&f.kind.as_str()));

@@ -271,12 +271,14 @@ impl SourcesStore for SqliteStore {
         from: i64,
         to: i64,
     ) -> Result<Vec<SourceHour>> {
+        let (eq, args) = crate::sqlite::and_eq(&[("site", site), ("code", code)]);
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT {HOUR_COLS} FROM source_hours
-             WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR code = ?2)
-               AND hour >= ?3 AND hour < ?4 ORDER BY site, code, hour"
+             WHERE hour >= ? AND hour < ?{eq} ORDER BY site, code, hour"
         ))?;
-        let rows = st.query_map(params![site, code, from, to], hour_row)?;
+        let mut bind: Vec<&dyn rusqlite::ToSql> = vec![&from, &to];
+        bind.extend(args.iter().map(|a| a as &dyn rusqlite::ToSql));
+        let rows = st.query_map(bind.as_slice(), hour_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -287,12 +289,15 @@ impl SourcesStore for SqliteStore {
         from: i64,
         to: i64,
     ) -> Result<Vec<SourceEvent>> {
+        let (eq, args) = crate::sqlite::and_eq(&[("site", site), ("code", code)]);
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT {EVENT_COLS} FROM source_events
-             WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR code = ?2) AND start < ?4
-               AND (last_hour + 3600 > ?3 OR end_time IS NULL) ORDER BY site, code, start"
+             WHERE start < ? AND (last_hour + 3600 > ? OR end_time IS NULL){eq}
+             ORDER BY site, code, start"
         ))?;
-        let rows = st.query_map(params![site, code, from, to], event_row)?;
+        let mut bind: Vec<&dyn rusqlite::ToSql> = vec![&to, &from];
+        bind.extend(args.iter().map(|a| a as &dyn rusqlite::ToSql));
+        let rows = st.query_map(bind.as_slice(), event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -372,11 +377,12 @@ impl SourcesStore for SqliteStore {
     }
 
     fn fume_days(&self, site: Option<&str>, from_day: &str, to_day: &str) -> Result<Vec<FumeDay>> {
+        let (eq, mut args) = crate::sqlite::and_eq(&[("site", site)]);
         let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {FUME_COLS} FROM fume_days
-             WHERE (?1 IS NULL OR site = ?1) AND day >= ?2 AND day <= ?3 ORDER BY site, day"
+            "SELECT {FUME_COLS} FROM fume_days WHERE day >= ? AND day <= ?{eq} ORDER BY site, day"
         ))?;
-        let rows = st.query_map(params![site, from_day, to_day], fume_row)?;
+        args.splice(0..0, [from_day, to_day]);
+        let rows = st.query_map(rusqlite::params_from_iter(args), fume_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -15,6 +15,23 @@ use crate::{
     ReceivedKey, Result, Store, StoreError, ValueFilter,
 };
 
+/// Optional equality filters as SQL: `AND col = ?` only for the filters given, so SQLite can
+/// use the table's key (`(?1 IS NULL OR site = ?1)` keeps it off the index and scans the
+/// whole table). Returns the clause and the values to bind, in order.
+pub(crate) fn and_eq<'a>(filters: &[(&str, Option<&'a str>)]) -> (String, Vec<&'a str>) {
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    for (col, v) in filters {
+        if let Some(v) = v {
+            sql.push_str(" AND ");
+            sql.push_str(col);
+            sql.push_str(" = ?");
+            args.push(*v);
+        }
+    }
+    (sql, args)
+}
+
 const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = r#"
@@ -744,11 +761,14 @@ impl Store for SqliteStore {
     }
 
     fn air_days(&self, site: Option<&str>, from_day: &str, to_day: &str) -> Result<Vec<AirDay>> {
+        let (eq, mut args) = and_eq(&[("site", site)]);
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT {AIR_DAY_COLUMNS} FROM air_days
-             WHERE (?1 IS NULL OR site = ?1) AND day >= ?2 AND day <= ?3 ORDER BY site, day"
+             WHERE day >= ? AND day <= ?{eq} ORDER BY site, day"
         ))?;
-        let rows = st.query_map(params![site, from_day, to_day], air_day_from_row)?;
+        args.insert(0, to_day);
+        args.insert(0, from_day);
+        let rows = st.query_map(params_from_iter(args), air_day_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -120,11 +120,13 @@ impl WaterStore for crate::SqliteStore {
         from_day: &str,
         to_day: &str,
     ) -> Result<Vec<WaterDay>> {
-        let mut st = self.conn.prepare_cached(
+        let (eq, mut args) = crate::sqlite::and_eq(&[("site", site)]);
+        let mut st = self.conn.prepare_cached(&format!(
             "SELECT site, day, means, hours, class, updated_ms FROM water_days
-             WHERE (?1 IS NULL OR site = ?1) AND day >= ?2 AND day <= ?3 ORDER BY site, day",
-        )?;
-        let rows = st.query_map(params![site, from_day, to_day], |r| {
+             WHERE day >= ? AND day <= ?{eq} ORDER BY site, day",
+        ))?;
+        args.splice(0..0, [from_day, to_day]);
+        let rows = st.query_map(rusqlite::params_from_iter(args), |r| {
             Ok(WaterDay {
                 site: r.get(0)?,
                 day: r.get(1)?,
@@ -169,11 +171,13 @@ impl WaterStore for crate::SqliteStore {
         from_day: &str,
         to_day: &str,
     ) -> Result<Vec<NoiseDay>> {
-        let mut st = self.conn.prepare_cached(
+        let (eq, mut args) = crate::sqlite::and_eq(&[("site", site)]);
+        let mut st = self.conn.prepare_cached(&format!(
             "SELECT site, day, ld, ln, day_hours, night_hours, updated_ms FROM noise_days
-             WHERE (?1 IS NULL OR site = ?1) AND day >= ?2 AND day <= ?3 ORDER BY site, day",
-        )?;
-        let rows = st.query_map(params![site, from_day, to_day], |r| {
+             WHERE day >= ? AND day <= ?{eq} ORDER BY site, day",
+        ))?;
+        args.splice(0..0, [from_day, to_day]);
+        let rows = st.query_map(rusqlite::params_from_iter(args), |r| {
             Ok(NoiseDay {
                 site: r.get(0)?,
                 day: r.get(1)?,
