@@ -13,9 +13,17 @@ const QS = (() => {
   // Navigation: built pages have a render function; the others are shown disabled (建设中).
   const PAGES = [
     ['overview', '总览', overview], ['air', '大气', airPage], ['water', '水'], ['sources', '污染源'],
-    ['fume', '油烟'], ['noise', '噪声'], ['alarms', '告警'], ['audit', '数据审核'],
+    ['fume', '油烟'], ['noise', '噪声'], ['alarms', '告警', alarmsPage], ['audit', '数据审核'],
     ['devices', '设备', devicesPage], ['plan', '规划指标'],
   ];
+  // Alarm severity colours (一般 蓝, 较重 黄, 严重 橙, 特别严重 红).
+  const SEV_COLORS = { info: '#1E90FF', warning: '#FFFF00', major: '#FF7E00', critical: '#FF0000' };
+  const RULE_NAMES = { exceedance: '超标', pre_warning: '预警', offline: '离线', aqi_jump: '空气质量突变', data_anomaly: '数据异常',
+    water_below_target: '水质未达标', drinking_water_noncompliance: '饮用水不达标' };
+  const STEP_NAMES = { raised: '产生', escalated: '升级', cleared: '自动解除', ack: '确认', dispatch: '派发', handle: '处置反馈',
+    close: '办结', reopen: '重新打开', overdue: '逾期' };
+  const STATUS_CN = { new: '新告警', acknowledged: '已确认', dispatched: '已派发', handled: '已处置', closed: '已办结', cleared: '已自动解除' };
+  let me = null;
   const charts = [];
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -38,7 +46,6 @@ const QS = (() => {
   window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
 
   async function start() {
-    let me;
     try { me = await api('/api/v1/auth/me'); } catch (e) { return; }
     $('who').textContent = `${me.display || me.user} · ${me.role_label}`;
     $('logout').onclick = async () => { await fetch('/api/v1/auth/logout', { method: 'POST' }); location.href = '/login'; };
@@ -62,7 +69,8 @@ const QS = (() => {
   async function overview() {
     $('page').innerHTML = `<div class="grid">
       <div><div class="panel"><h2>今日县城空气质量</h2><div id="ov-aqi" class="big">—</div><div id="ov-aqi-text" style="text-align:center"></div></div>
-           <div class="panel"><h2>设备在线</h2><div id="ov-devices"></div></div></div>
+           <div class="panel"><h2>设备在线</h2><div id="ov-devices"></div></div>
+           <div class="panel"><h2>告警</h2><div id="ov-alarms"></div></div></div>
       <div class="panel"><h2>点位分布</h2><div id="ov-map" class="chart tall"></div></div>
       <div><div class="panel"><h2>空气站(最新日 AQI)</h2><table class="data" id="ov-stations"></table></div>
            <div class="panel"><h2>点位统计</h2><div id="ov-kinds"></div><p class="muted" id="ov-note"></p></div></div></div>`;
@@ -75,6 +83,10 @@ const QS = (() => {
     $('ov-devices').innerHTML = `<div class="kv"><span>设备总数</span><b id="ov-dev-total">${ov.devices.total}</b></div>
       <div class="kv"><span>在线</span><b class="on" id="ov-dev-online">${ov.devices.online}</b></div>
       <div class="kv"><span>离线</span><b class="off">${ov.devices.offline}</b></div>`;
+    const al = ov.alarms;
+    $('ov-alarms').innerHTML = `<div class="kv"><span>待办告警</span><b><a href="#alarms" id="ov-alarm-open">${al.open}</a></b></div>
+      <div class="kv"><span>新告警</span><b>${al.new}</b></div><div class="kv"><span>逾期</span><b class="off">${al.overdue}</b></div>
+      <div class="kv"><span>特别严重 / 严重 / 较重 / 一般</span><b>${['critical', 'major', 'warning', 'info'].map((k) => `<span style="color:${SEV_COLORS[k]}">${al.by_severity[k] || 0}</span>`).join(' / ')}</b></div>`;
     const air = ov.sites.filter((s) => s.kind === 'air');
     $('ov-stations').innerHTML = '<tr><th>站点</th><th>AQI</th><th>类别</th></tr>' + air.map((s) =>
       `<tr><td>${esc(s.name)}</td><td>${s.air ? s.air.aqi : '—'}</td><td><span class="badge" style="background:${aqiColor(s.air?.level)}">${aqiName(s.air?.level)}</span></td></tr>`).join('');
@@ -192,6 +204,81 @@ const QS = (() => {
       setTimeout(showCmds, 1500); setTimeout(showCmds, 4000);
     };
     await showCmds();
+  }
+
+  // ---- 告警 ----
+  const bj = (t) => (t ? t.replace('T', ' ').slice(0, 16) : '—');
+  async function alarmsPage() {
+    $('page').innerHTML = `<div class="panel"><h2>告警工作台</h2>
+      状态 <select id="al-status"><option value="open">待办(未办结)</option><option value="all">全部</option><option value="new">新告警</option>
+      <option value="acknowledged">已确认</option><option value="dispatched">已派发</option><option value="handled">已处置</option>
+      <option value="closed">已办结</option><option value="cleared">已自动解除</option></select>
+      <span id="al-count" class="muted"></span> <a id="al-csv" class="muted" href="/api/v1/alarms?format=csv">导出 CSV</a>
+      <table class="data clickable" id="al-table"></table></div>
+      <div class="panel" id="al-detail"><p class="muted">选择一条告警查看详情与处置记录</p></div>`;
+    const load = async () => {
+      const st = $('al-status').value;
+      $('al-csv').href = `/api/v1/alarms?format=csv&status=${st}`;
+      const r = await api(`/api/v1/alarms?status=${st}&per_page=500`);
+      $('al-count').textContent = `共 ${r.total} 条(按处置期限排序)`;
+      $('al-table').innerHTML = '<tr><th>编号</th><th>级别</th><th>类型</th><th>告警</th><th>点位</th><th>状态</th><th>最近发生</th><th>次数</th><th>承办</th><th>期限</th></tr>' + r.items.map((a) =>
+        `<tr data-id="${a.id}" data-status="${a.status}"><td>${a.id}</td><td><span class="badge" style="background:${SEV_COLORS[a.severity]}">${esc(a.severity_cn)}</span></td>
+         <td>${esc(RULE_NAMES[a.rule] || a.rule)}</td><td>${esc(a.title)}</td><td>${esc(a.site_name || a.site)}</td><td>${esc(a.status_cn)}</td>
+         <td>${bj(a.last_seen)}</td><td>${a.count}</td><td>${esc(a.assignee_name || '—')}</td>
+         <td class="${a.overdue ? 'off' : ''}">${bj(a.deadline)}${a.overdue ? ' 逾期' : ''}</td></tr>`).join('');
+      $('al-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => show(tr.dataset.id); });
+    };
+    const can = (action) => {
+      const desk = ['admin', 'monitoring', 'enforcement'].includes(me.role);
+      return desk || (me.role === 'town' && (action === 'ack' || action === 'handle'));
+    };
+    const act = async (id, action, body) => {
+      try {
+        await api(`/api/v1/alarms/${id}/${action}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}) });
+        await load(); await show(id);
+      } catch (e) { $('al-msg').textContent = `操作失败:${e.message}`; }
+    };
+    const show = async (id) => {
+      const a = await api(`/api/v1/alarms/${id}`);
+      const h = a.handling;
+      const local = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 16);
+      let forms = '';
+      if (a.status === 'new' && can('ack')) forms += '<button class="act" id="al-ack">确认</button> ';
+      if ((a.status === 'acknowledged' || a.status === 'dispatched') && can('dispatch')) {
+        forms += `<div class="form">派发至 <select id="al-to">${a.assignees.map((x) => `<option value="${esc(x.code)}">${esc(x.name)}</option>`).join('')}</select>
+          处置期限 <input class="f" type="datetime-local" id="al-deadline" value="${local(Date.now() + 3 * 86400e3)}">
+          <button class="act" id="al-dispatch">${a.status === 'dispatched' ? '重新派发' : '派发'}</button></div>`;
+      }
+      if (a.status === 'dispatched' && can('handle')) {
+        forms += `<div class="form">核查结果 <input class="f w" id="al-result"> 原因 <input class="f w" id="al-cause"> 措施 <input class="f w" id="al-measures">
+          附件(文件名/链接) <input class="f" id="al-attach"> <button class="act" id="al-handle">提交处置</button></div>`;
+      }
+      if (a.status === 'handled' && can('close')) forms += '<button class="act" id="al-close">办结</button> ';
+      if (['handled', 'closed', 'cleared'].includes(a.status) && can('reopen')) {
+        forms += `<div class="form">重新打开原因 <input class="f w" id="al-reason"> <button class="act" id="al-reopen">重新打开</button></div>`;
+      }
+      $('al-detail').innerHTML = `<h2>告警 #${a.id} ${esc(a.title)}</h2>
+        <div class="row"><div><div class="kv"><span>级别</span><b><span class="badge" style="background:${SEV_COLORS[a.severity]}">${esc(a.severity_cn)}</span></b></div>
+          <div class="kv"><span>状态</span><b id="al-state">${esc(a.status_cn)}</b></div>
+          <div class="kv"><span>点位</span><b>${esc(a.site_name || a.site)}</b></div>
+          <div class="kv"><span>首次 / 最近</span><b>${bj(a.first_seen)} / ${bj(a.last_seen)}</b></div>
+          <div class="kv"><span>最新值 / 峰值 / 限值</span><b>${a.value ?? '—'} / ${a.peak ?? '—'} / ${a.limit ?? '—'}</b></div>
+          <div class="kv"><span>承办 / 期限</span><b>${esc(a.assignee_name || '—')} / ${bj(a.deadline)}${a.overdue ? ' <span class="off">逾期</span>' : ''}</b></div>
+          ${h ? `<div class="kv"><span>处置</span><b>${esc(h.result)};原因:${esc(h.cause)};措施:${esc(h.measures)}(${esc(h.by)})</b></div>` : ''}
+          <p>${esc(a.detail)}</p></div></div>
+        <div id="al-forms">${forms}</div><p class="error" id="al-msg"></p>
+        <h2>处置记录</h2><table class="data" id="al-steps"><tr><th>时间</th><th>环节</th><th>操作人</th><th>状态</th><th>说明</th></tr>${a.steps.map((st) =>
+          `<tr><td>${bj(st.at)}</td><td>${esc(STEP_NAMES[st.action] || st.action)}</td><td>${esc(st.by === 'system' ? '系统' : st.by)}</td><td>${esc(STATUS_CN[st.to] || st.to)}</td><td>${esc(st.note)}</td></tr>`).join('')}</table>`;
+      const on = (bid, f) => { if ($(bid)) $(bid).onclick = f; };
+      on('al-ack', () => act(a.id, 'ack'));
+      on('al-dispatch', () => act(a.id, 'dispatch', { to: $('al-to').value, deadline: $('al-deadline').value }));
+      on('al-handle', () => act(a.id, 'handle', { result: $('al-result').value, cause: $('al-cause').value, measures: $('al-measures').value,
+        attachments: $('al-attach').value ? [$('al-attach').value] : [] }));
+      on('al-close', () => act(a.id, 'close'));
+      on('al-reopen', () => act(a.id, 'reopen', { reason: $('al-reason').value }));
+    };
+    $('al-status').onchange = load;
+    await load();
   }
 
   // ---- 信息公开 ----

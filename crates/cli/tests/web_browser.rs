@@ -189,6 +189,19 @@ impl Driver {
 }
 
 /// Standard base64 (WebDriver screenshots), no dependency.
+/// A GET from inside the browser session (it carries the session cookie).
+fn http_get_with_cookie(d: &Driver, _port: u16, path: &str) -> (u16, String) {
+    let v = d.cmd(
+        "POST",
+        "/execute/async",
+        Some(json!({"script": format!("const done = arguments[0]; fetch('{path}').then(async (r) => done([r.status, await r.text()]));"), "args": []})),
+    );
+    (
+        v[0].as_u64().unwrap_or(0) as u16,
+        v[1].as_str().unwrap_or_default().to_string(),
+    )
+}
+
 fn base64_decode(s: &str) -> Vec<u8> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
@@ -368,7 +381,7 @@ fn web_ui_in_headless_chromium() {
     // Unbuilt pages are disabled, not fake.
     assert_eq!(
         d.js("return document.querySelectorAll('nav.menu a.disabled').length;"),
-        json!(7)
+        json!(6)
     );
     assert!(d.text("#nav-water").contains("水"));
 
@@ -392,6 +405,41 @@ fn web_ui_in_headless_chromium() {
     d.screenshot(&shots, "04-devices-command");
 
     // Log out; the public page works without login and shows no internal detail.
+    // 告警: handle one alarm end to end (acknowledge, dispatch, record handling, close).
+    let (st, body) = http_get_with_cookie(&d, web, "/api/v1/alarms?status=new&per_page=1");
+    assert_eq!(st, 200, "{body}");
+    let list: Value = serde_json::from_str(&body).unwrap();
+    let id = list["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("the simulated history raised no alarm: {body}"));
+    d.go(&format!("{base}/#alarms"));
+    d.wait(
+        "alarm list",
+        &format!("document.querySelector('#al-table tr[data-id=\"{id}\"]')"),
+    );
+    d.click(&format!("#al-table tr[data-id=\"{id}\"]"));
+    d.wait("alarm detail", "document.getElementById('al-ack')");
+    d.click("#al-ack");
+    d.wait("acknowledged", "document.getElementById('al-dispatch')");
+    d.click("#al-dispatch");
+    d.wait("dispatched", "document.getElementById('al-handle')");
+    d.type_into("#al-result", "情况属实");
+    d.type_into("#al-cause", "治理设施运行不稳定");
+    d.type_into("#al-measures", "责令整改并复测");
+    d.click("#al-handle");
+    d.wait("handled", "document.getElementById('al-close')");
+    d.click("#al-close");
+    d.wait(
+        "closed",
+        "document.getElementById('al-state').textContent === '已办结' && document.getElementById('al-reopen')",
+    );
+    d.wait(
+        "steps",
+        "document.getElementById('al-steps').rows.length >= 6",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    d.screenshot(&shots, "05-alarm-closed");
+
     d.js("fetch('/api/v1/auth/logout', {method: 'POST'}); return 1;");
     std::thread::sleep(Duration::from_millis(300));
     d.go(&format!("{base}/public"));
@@ -409,7 +457,7 @@ fn web_ui_in_headless_chromium() {
         "no device detail on the public page"
     );
     std::thread::sleep(Duration::from_millis(500));
-    d.screenshot(&shots, "05-public");
+    d.screenshot(&shots, "09-public");
     // After logout the API refuses.
     let (st, _) = http(web, "GET", "/api/v1/overview", None);
     assert_eq!(st, 401);

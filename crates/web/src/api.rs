@@ -18,14 +18,14 @@ use crate::{ApiError, AppState};
 
 type Res = Result<Response, ApiError>;
 
-fn bad(msg: impl Into<String>) -> ApiError {
+pub(crate) fn bad(msg: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, msg.into())
 }
-fn not_found(what: &str) -> ApiError {
+pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, format!("{what}: not found"))
 }
 
-fn audit(
+pub(crate) fn audit(
     s: &AppState,
     actor: &str,
     action: &str,
@@ -274,7 +274,7 @@ pub async fn sites(
     respond_all(&paging, "sites", SITE_COLS, all)
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     model::format_beijing(now_ms() / 1000)[..10].to_string()
 }
 
@@ -358,7 +358,9 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
             v
         })
         .collect();
+    let alarms = crate::alarms::counts(s, p)?;
     Ok(json!({
+        "alarms": alarms,
         "county": {"name": s.profile.county.name, "code": s.profile.county.code,
                    "centre": [s.profile.county.centre.lon, s.profile.county.centre.lat]},
         "today": today(),

@@ -120,6 +120,10 @@ const ALL_ROLES: &[Role] = &Role::ALL;
 const STAFF: &[Role] = &[Admin, Monitoring, Enforcement, Planning];
 const OPS: &[Role] = &[Admin, Monitoring];
 const ADMIN: &[Role] = &[Admin];
+/// Who works alarms: bureau monitoring and enforcement (every step), town officials (their
+/// town's alarms: acknowledge and record handling).
+const ALARM_DESK: &[Role] = &[Admin, Monitoring, Enforcement];
+const ALARM_HANDS: &[Role] = &[Admin, Monitoring, Enforcement, Town];
 
 const fn r(
     method: &'static str,
@@ -271,6 +275,48 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v1/audit",
         Access::Roles(ADMIN),
         "audit log, newest first (paginated, csv)",
+    ),
+    r(
+        "GET",
+        "/api/v1/alarms",
+        Access::Roles(ALL_ROLES),
+        "alarms (scoped; status, site, rule, assignee; by deadline; paginated, csv)",
+    ),
+    r(
+        "GET",
+        "/api/v1/alarms/{id}",
+        Access::Roles(ALL_ROLES),
+        "one alarm with its steps (scoped)",
+    ),
+    r(
+        "POST",
+        "/api/v1/alarms/{id}/ack",
+        Access::Roles(ALARM_HANDS),
+        "acknowledge an alarm (确认)",
+    ),
+    r(
+        "POST",
+        "/api/v1/alarms/{id}/dispatch",
+        Access::Roles(ALARM_DESK),
+        "dispatch to a department or town with a deadline (派发)",
+    ),
+    r(
+        "POST",
+        "/api/v1/alarms/{id}/handle",
+        Access::Roles(ALARM_HANDS),
+        "record handling: result, cause, measures (处置反馈)",
+    ),
+    r(
+        "POST",
+        "/api/v1/alarms/{id}/close",
+        Access::Roles(ALARM_DESK),
+        "close a handled alarm (办结)",
+    ),
+    r(
+        "POST",
+        "/api/v1/alarms/{id}/reopen",
+        Access::Roles(ALARM_DESK),
+        "reopen with a reason (重新打开)",
     ),
 ];
 

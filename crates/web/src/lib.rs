@@ -16,6 +16,7 @@ use ingest::Gateway;
 use store::accounts::{AccountStore, NewUser};
 use store::{SqliteStore, Store};
 
+mod alarms;
 mod api;
 pub mod auth;
 pub mod openapi;
@@ -32,6 +33,9 @@ pub struct AppState {
     pub reader: Arc<Mutex<Box<dyn Store>>>,
     /// Users, sessions, tokens and the audit log.
     pub accounts: Arc<Mutex<SqliteStore>>,
+    /// Domain tables the web reads and changes (alarms and their steps, indicator entries,
+    /// audit marks): a connection of its own so that a slow report never holds up logins.
+    pub domain: Arc<Mutex<SqliteStore>>,
     pub profile: Arc<profile::Profile>,
     /// Site code → town and enterprise, for scope checks (profile sites, outlets, restaurants).
     pub owners: Arc<HashMap<String, auth::SiteOwner>>,
@@ -68,6 +72,13 @@ impl AppState {
             },
         )?;
         let hello = bootstrap_admin(&mut accounts, false)?;
+        let domain = SqliteStore::open_with(
+            data,
+            &store::SqliteOptions {
+                fsync: true,
+                cache_mib: 16,
+            },
+        )?;
         let mut owners = HashMap::new();
         let fleet = profile.fleet();
         for s in &fleet {
@@ -90,6 +101,7 @@ impl AppState {
                 gateway,
                 reader: Arc::new(Mutex::new(reader)),
                 accounts: Arc::new(Mutex::new(accounts)),
+                domain: Arc::new(Mutex::new(domain)),
                 profile: Arc::new(profile),
                 owners: Arc::new(owners),
                 air: Arc::new(air),
@@ -184,6 +196,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users", get(api::users).post(api::create_user))
         .route("/api/v1/users/{name}", post(api::update_user))
         .route("/api/v1/audit", get(api::audit_log))
+        .route("/api/v1/alarms", get(alarms::list))
+        .route("/api/v1/alarms/{id}", get(alarms::show))
+        .route("/api/v1/alarms/{id}/ack", post(alarms::ack))
+        .route("/api/v1/alarms/{id}/dispatch", post(alarms::dispatch))
+        .route("/api/v1/alarms/{id}/handle", post(alarms::handle))
+        .route("/api/v1/alarms/{id}/close", post(alarms::close))
+        .route("/api/v1/alarms/{id}/reopen", post(alarms::reopen))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authorize,

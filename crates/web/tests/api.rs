@@ -202,7 +202,9 @@ async fn route_table_matches_router_and_openapi() {
             .path
             .replace("{mn}", "MN-AIR")
             .replace("{file}", "app.js")
-            .replace("{name}", "nobody");
+            .replace("{name}", "nobody")
+            .replace("{id}", "999")
+            .replace("{code}", "I01");
         let (s, _, _) = call(&e.app, r.method, &uri, Some(&admin), None).await;
         assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{} {}", r.method, r.path);
         assert!(
@@ -291,7 +293,9 @@ async fn anonymous_sees_only_public_routes() {
             .path
             .replace("{mn}", "MN-AIR")
             .replace("{file}", "app.js")
-            .replace("{name}", "mon");
+            .replace("{name}", "mon")
+            .replace("{id}", "999")
+            .replace("{code}", "I01");
         let (s, _, _) = call(&e.app, r.method, &uri, None, None).await;
         match r.access {
             Access::Public => assert_ne!(s, StatusCode::UNAUTHORIZED, "{uri}"),
@@ -324,7 +328,12 @@ async fn roles_follow_the_table() {
             if r.method == "POST" {
                 continue; // writes are checked below
             }
-            let uri = r.path.replace("{mn}", "MN-AIR").replace("{name}", "mon");
+            let uri = r
+                .path
+                .replace("{mn}", "MN-AIR")
+                .replace("{name}", "mon")
+                .replace("{id}", "999")
+                .replace("{code}", "I01");
             let (s, _, _) = call(&e.app, r.method, &uri, Some(&c), None).await;
             if allowed.contains(&role) {
                 assert_ne!(s, StatusCode::FORBIDDEN, "{user} {} {uri}", r.method);
@@ -603,4 +612,304 @@ async fn changes_are_audited() {
         e.app.clone().oneshot(req).await.unwrap().status(),
         StatusCode::OK
     );
+}
+
+/// Raises an alarm for `site` straight through the engine (as a rule would).
+fn raise(dir: &std::path::Path, site: &str, at_ms: i64) -> i64 {
+    use engine::alarms::AlarmInput;
+    let mut st = SqliteStore::open(dir).unwrap();
+    let mut a = engine::Alarms::new(&mut st);
+    a.raise(AlarmInput {
+        rule: "exceedance".into(),
+        site: site.into(),
+        pollutant: Some("a34013".into()),
+        severity: store::alarms::Severity::Major,
+        title: format!("{site} 颗粒物超标"),
+        detail: "小时折算浓度 120 mg/m3，超过许可限值 50 mg/m3".into(),
+        value: Some(120.0),
+        limit: Some(50.0),
+        at_ms,
+    })
+    .unwrap()
+    .id
+}
+
+#[tokio::test]
+async fn alarm_workflow_scope_and_audit() {
+    let e = env();
+    let p = e.state.profile.clone();
+    let own = p.enterprises[0].outlets[0].code.clone();
+    let other = p.enterprises[1].outlets[0].code.clone();
+    let t = auth::now_ms() - 3_600_000;
+    let mine = raise(e._dir.path(), &own, t);
+    let theirs = raise(e._dir.path(), &other, t);
+    assert_ne!(mine, theirs);
+    let own_town = e.state.owners[&own].town.clone();
+
+    // Enterprise: its own outlet's alarm only; another's answers 404 for reads and acts.
+    let c = login(&e.app, "ent").await;
+    let (s, list, _) = call(&e.app, "GET", "/api/v1/alarms", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let ids: Vec<i64> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [mine]);
+    let (s, one, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/alarms/{mine}"),
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert_eq!(one["steps"][0]["action"], "raised");
+    let (s, _, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/alarms/{theirs}"),
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another enterprise's alarm by id");
+    for action in ["ack", "dispatch", "handle", "close", "reopen"] {
+        for id in [mine, theirs] {
+            let (s, _, _) = call(
+                &e.app,
+                "POST",
+                &format!("/api/v1/alarms/{id}/{action}"),
+                Some(&c),
+                Some(json!({})),
+            )
+            .await;
+            assert_eq!(
+                s,
+                StatusCode::FORBIDDEN,
+                "enterprise is read-only: {action} {id}"
+            );
+        }
+    }
+    // Planning reads, never acts.
+    let c = login(&e.app, "plan").await;
+    let (_, list, _) = call(&e.app, "GET", "/api/v1/alarms", Some(&c), None).await;
+    assert_eq!(list["total"], 2);
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/ack"),
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Monitoring: acknowledge, dispatch (to the outlet's town), wrong steps refused.
+    let c = login(&e.app, "mon").await;
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/close"),
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "close a new alarm: {v}");
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/ack"),
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "acknowledged");
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/dispatch"),
+        Some(&c),
+        Some(json!({"to": "nowhere", "deadline": "2099-01-01T12:00"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "unknown assignee");
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/dispatch"),
+        Some(&c),
+        Some(json!({"to": own_town, "deadline": "2001-01-01T12:00"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "deadline in the past");
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/dispatch"),
+        Some(&c),
+        Some(json!({"to": own_town, "deadline": "2099-01-01T12:00"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "dispatched");
+    assert_eq!(v["assignee"], own_town.as_str());
+
+    // Town officials: the town of the outlet handles it; another town sees nothing of it.
+    // ("town" is scoped to the air station's town; "ot" to the outlet's.)
+    let a = login(&e.app, "admin").await;
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/users",
+        Some(&a),
+        Some(json!({"name": "ot", "role": "town", "scope": own_town, "password": PW})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let town_user = "ot";
+    let other_town = e
+        .state
+        .profile
+        .towns()
+        .iter()
+        .find(|t| t.code != own_town && e.state.owners[&other].town != t.code)
+        .unwrap()
+        .code
+        .clone();
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/users",
+        Some(&a),
+        Some(json!({"name": "xt", "role": "town", "scope": other_town, "password": PW})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let x = login(&e.app, "xt").await;
+    let (_, list, _) = call(&e.app, "GET", "/api/v1/alarms?status=all", Some(&x), None).await;
+    assert_eq!(list["total"], 0, "{list}");
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/handle"),
+        Some(&x),
+        Some(json!({"result": "x", "cause": "y", "measures": "z"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another town's alarm");
+    let c = login(&e.app, town_user).await;
+    let (_, list, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/alarms?assignee={own_town}"),
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(list["items"][0]["id"], mine, "{list}");
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/handle"),
+        Some(&c),
+        Some(json!({"result": "属实", "cause": "", "measures": "停产整改"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "empty cause");
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/handle"),
+        Some(&c),
+        Some(json!({"result": "属实", "cause": "除尘布袋破损", "measures": "更换布袋,停产整改"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["handling"]["by"], "ot");
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/close"),
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "closing is the bureau's");
+
+    // Enforcement closes; reopen needs a reason; the steps and the audit log show it all.
+    let c = login(&e.app, "enf").await;
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/close"),
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "closed");
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &format!("/api/v1/alarms/{mine}/reopen"),
+        Some(&c),
+        Some(json!({"reason": " "})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, v, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/alarms/{mine}"),
+        Some(&c),
+        None,
+    )
+    .await;
+    let steps: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["raised", "ack", "dispatch", "handle", "close"]);
+    let (_, open, _) = call(&e.app, "GET", "/api/v1/alarms", Some(&c), None).await;
+    assert_eq!(open["total"], 1, "closed is not open");
+    let (_, closed, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/alarms?status=closed&format=csv",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(closed.as_str().unwrap().lines().count(), 2);
+    let (_, log, _) = call(&e.app, "GET", "/api/v1/audit?per_page=100", Some(&a), None).await;
+    let acts: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["object"] == format!("alarm:{mine}"))
+        .map(|x| (x["action"].as_str().unwrap(), x["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        acts,
+        [
+            ("alarm.close", "enf"),
+            ("alarm.handle", "ot"),
+            ("alarm.dispatch", "mon"),
+            ("alarm.ack", "mon")
+        ]
+    );
+    let h = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["action"] == "alarm.handle")
+        .unwrap();
+    assert_eq!(h["before"]["status"], "dispatched");
+    assert_eq!(h["after"]["status"], "handled");
 }
