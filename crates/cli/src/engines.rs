@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use engine::alarms::AlarmConfig;
 use engine::{AlarmEngine, QualityEngine, SourcesEngine, SourcesPolicy};
-use ingest::CommitObserver;
+use ingest::{CatchUp, CommitObserver, Derivation};
 use profile::Profile;
 use store::{SqliteOptions, SqliteStore};
 
@@ -18,59 +18,103 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Catches every engine up and returns their commit observers, plus the alarm engine for the
-/// periodic tick (offline devices, overdue alarms).
+/// Every engine that keeps a derived table, built from the profile.
+struct Engines {
+    air: engine::AirEngine,
+    air_hours: engine::AirHourlyEngine,
+    water: engine::WaterEngine,
+    noise: engine::NoiseEngine,
+    quality: QualityEngine,
+    sources: SourcesEngine,
+    alarms: AlarmEngine,
+}
+
+impl Engines {
+    fn build(profile: &Profile) -> anyhow::Result<Engines> {
+        let air = crate::report::air_engine(profile);
+        Ok(Engines {
+            air_hours: engine::AirHourlyEngine::from_air(&air),
+            air,
+            water: crate::report::water_engine(profile)?,
+            noise: crate::report::noise_engine(profile)?,
+            quality: QualityEngine::default(),
+            sources: SourcesEngine::from_profile(
+                profile,
+                &standards::emissions::LimitLibrary::national(),
+                SourcesPolicy::default(),
+                engine::fume::FumePolicy::default(),
+            ),
+            alarms: AlarmEngine::new(AlarmConfig::from_profile(profile))?,
+        })
+    }
+
+    /// Derives whatever arrived since each engine's watermark, in observer order.
+    fn catch_up(&self, s: &mut SqliteStore) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        self.air.catch_up(s).context("air days")?;
+        self.air_hours.catch_up(s).context("air hours")?;
+        self.water.catch_up(s).context("water days")?;
+        self.noise.catch_up(s).context("noise days")?;
+        self.quality.catch_up(s).context("data-quality findings")?;
+        self.sources
+            .catch_up(s)
+            .context("source hours and events")?;
+        self.alarms.catch_up(s, now_ms()).context("alarm rules")?;
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "derived tables caught up"
+        );
+        Ok(())
+    }
+
+    fn observers(
+        self,
+        open: impl Fn() -> anyhow::Result<SqliteStore>,
+    ) -> anyhow::Result<Vec<CommitObserver>> {
+        Ok(vec![
+            self.air.observer(Box::new(open()?)),
+            self.air_hours.observer(Box::new(open()?)),
+            self.water.observer(Box::new(open()?)),
+            self.noise.observer(Box::new(open()?)),
+            self.quality.observer(Box::new(open()?)),
+            self.sources.observer(Box::new(open()?)),
+            self.alarms.observer(Box::new(open()?)),
+        ])
+    }
+}
+
+/// Catches every engine up and returns what the writer runs after commits — the observers,
+/// and a catch-up for when intake outruns them (so derivation never slows intake) — plus the
+/// alarm engine for the periodic tick (offline devices, overdue alarms).
 pub fn start(
     profile: &Profile,
     data: &Path,
     opts: &SqliteOptions,
-) -> anyhow::Result<(Vec<CommitObserver>, AlarmEngine)> {
+) -> anyhow::Result<(Derivation, AlarmEngine)> {
     // Engines read recent days and write small derived rows: a modest page cache each, so
-    // six of them do not each grow to the writer's large cache.
+    // seven of them do not each grow to the writer's large cache.
     let opts = SqliteOptions {
         cache_mib: opts.cache_mib.min(32),
         ..opts.clone()
     };
     let open = || SqliteStore::open_with(data, &opts).context("opening a store for an engine");
-    let air = crate::report::air_engine(profile);
-    let air_hours = engine::AirHourlyEngine::from_air(&air);
-    let water = crate::report::water_engine(profile)?;
-    let noise = crate::report::noise_engine(profile)?;
-    let quality = QualityEngine::default();
-    let sources = SourcesEngine::from_profile(
-        profile,
-        &standards::emissions::LimitLibrary::national(),
-        SourcesPolicy::default(),
-        engine::fume::FumePolicy::default(),
-    );
-    let alarms = AlarmEngine::new(AlarmConfig::from_profile(profile))?;
-    let mut s = open()?;
-    let started = std::time::Instant::now();
-    air.catch_up(&mut s).context("air days at start")?;
-    air_hours.catch_up(&mut s).context("air hours at start")?;
-    water.catch_up(&mut s).context("water days at start")?;
-    noise.catch_up(&mut s).context("noise days at start")?;
-    quality
-        .catch_up(&mut s)
-        .context("data-quality findings at start")?;
-    sources
-        .catch_up(&mut s)
-        .context("source hours and events at start")?;
-    alarms
-        .catch_up(&mut s, now_ms())
-        .context("alarm rules at start")?;
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "derived tables caught up"
-    );
-    let observers = vec![
-        air.observer(Box::new(open()?)),
-        air_hours.observer(Box::new(open()?)),
-        water.observer(Box::new(open()?)),
-        noise.observer(Box::new(open()?)),
-        quality.observer(Box::new(open()?)),
-        sources.observer(Box::new(open()?)),
-        alarms.clone().observer(Box::new(open()?)),
-    ];
-    Ok((observers, alarms))
+    let engines = Engines::build(profile)?;
+    engines
+        .catch_up(&mut open()?)
+        .context("deriving at start")?;
+    let again = Engines::build(profile)?;
+    let mut store = open()?;
+    let catch_up: CatchUp = Box::new(move || {
+        if let Err(e) = again.catch_up(&mut store) {
+            tracing::warn!(error = %e, "derived tables' catch-up failed; the next one retries");
+        }
+    });
+    let alarms = engines.alarms.clone();
+    Ok((
+        Derivation {
+            observers: engines.observers(open)?,
+            catch_up: Some(catch_up),
+        },
+        alarms,
+    ))
 }

@@ -13,4 +13,4 @@ pub mod writer;
 pub use gateway::{CommandError, Gateway, GatewayConfig, SentCommand};
 pub use metrics::Metrics;
 pub use registry::{Registered, Registry};
-pub use writer::{spawn_writer, CommitObserver, WriterConfig, WriterHandle};
+pub use writer::{spawn_writer, CatchUp, CommitObserver, Derivation, WriterConfig, WriterHandle};

@@ -105,6 +105,9 @@ pub struct Metrics {
     pub queue_capacity: AtomicI64,
     pub commit_batches: AtomicU64,
     pub commit_errors: AtomicU64,
+    /// Committed batches not handed to the engines because derivation was behind (the
+    /// engines' catch-up derives them from the store).
+    pub derive_skipped: AtomicU64,
     pub commit_latency: Histogram,
     /// Time from a packet's arrival to its ack being handed to the socket.
     pub ack_latency: Histogram,
@@ -222,6 +225,12 @@ impl Metrics {
             "qingshan_commit_errors_total",
             "Group commits that failed (nothing acknowledged).",
             self.commit_errors.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_derive_skipped_total",
+            "Committed batches left to the engines' catch-up because derivation was behind.",
+            self.derive_skipped.load(Relaxed) as i64,
             "counter",
         );
         self.frames_rejected.render(

@@ -127,16 +127,50 @@ impl WriterHandle {
 #[error("the store writer has stopped")]
 pub struct Closed;
 
+/// Brings every derived table up to date from the store (the engines' watermark catch-ups).
+pub type CatchUp = Box<dyn FnMut() + Send>;
+
+/// What runs after commits: the observers, and optionally a catch-up that makes derivation
+/// lossy-but-repaired instead of a brake on intake.
+#[derive(Default)]
+pub struct Derivation {
+    /// Run on every committed batch, in order, on the `derive` thread.
+    pub observers: Vec<CommitObserver>,
+    /// With a catch-up, the writer never waits for derivation: when the hand-off queue is
+    /// full it drops batches (counted in `qingshan_derive_skipped_total`) and the derive thread
+    /// runs the catch-up instead, which derives them from the store. Without one, commits wait
+    /// for room in the queue.
+    pub catch_up: Option<CatchUp>,
+}
+
+impl From<Vec<CommitObserver>> for Derivation {
+    fn from(observers: Vec<CommitObserver>) -> Self {
+        Derivation {
+            observers,
+            catch_up: None,
+        }
+    }
+}
+
 /// Starts the writer thread over `store`.
 pub fn spawn_writer(
     mut store: Box<dyn Store>,
     cfg: WriterConfig,
     metrics: Arc<Metrics>,
-    mut observers: Vec<CommitObserver>,
+    derivation: impl Into<Derivation>,
 ) -> (WriterHandle, std::thread::JoinHandle<()>) {
-    // Observers (the engine's derived tables) run on their own thread, handed each committed
-    // batch by move, so their cost never delays a commit or an ack. The hand-off queue is
-    // bounded: if derivation falls far behind, commits wait rather than memory growing.
+    let Derivation {
+        mut observers,
+        mut catch_up,
+    } = derivation.into();
+    let lossy = catch_up.is_some();
+    // Set by the writer when it dropped a batch; cleared by the derive thread right before
+    // it catches up. While set, the writer drops every batch, so that no later batch can
+    // move a watermark past a dropped one.
+    let behind = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let behind_w = behind.clone();
+    // Observers (the engines' derived tables) run on their own thread, handed each committed
+    // batch by move, so their cost never delays a commit or an ack.
     let derive: Option<(
         std::sync::mpsc::SyncSender<Vec<IntakePacket>>,
         std::thread::JoinHandle<()>,
@@ -162,6 +196,27 @@ pub fn spawn_writer(
                         if r.is_err() {
                             tracing::error!(observer = i, packets = batch.len(), "a commit observer panicked; its derived table misses this batch until its next catch-up");
                         }
+                    }
+                    if let Some(c) = catch_up.as_mut() {
+                        if behind.load(Relaxed) {
+                            // Batches still queued predate the dropped ones: the catch-up
+                            // covers them too.
+                            while rx.try_recv().is_ok() {}
+                            behind.store(false, Relaxed);
+                            let started = Instant::now();
+                            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *c)).is_err() {
+                                tracing::error!("the derived tables' catch-up panicked");
+                            }
+                            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "derived tables caught up after intake outran them");
+                        }
+                    }
+                }
+                // Shutting down: derive what was dropped since the last catch-up.
+                if let Some(c) = catch_up.as_mut() {
+                    if behind.load(Relaxed)
+                        && std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *c)).is_err()
+                    {
+                        tracing::error!("the derived tables' catch-up panicked");
                     }
                 }
             })
@@ -228,7 +283,16 @@ pub fn spawn_writer(
                             for p in batch.iter_mut() {
                                 p.raw = Vec::new();
                             }
-                            let _ = tx.send(batch);
+                            if !lossy {
+                                let _ = tx.send(batch);
+                            } else if behind_w.load(Relaxed) {
+                                m.derive_skipped.fetch_add(1, Relaxed);
+                            } else if let Err(std::sync::mpsc::TrySendError::Full(_)) =
+                                tx.try_send(batch)
+                            {
+                                behind_w.store(true, Relaxed);
+                                m.derive_skipped.fetch_add(1, Relaxed);
+                            }
                         }
                     }
                     Err(e) => {

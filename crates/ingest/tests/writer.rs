@@ -93,3 +93,83 @@ async fn a_panicking_observer_does_not_stop_the_others() {
         .unwrap();
     assert_eq!(*seen.lock().unwrap(), 20);
 }
+
+/// With a catch-up, a slow engine never holds up commits: batches it cannot take are dropped
+/// (counted) and the catch-up, which reads the store, covers them — every committed packet is
+/// either observed or present when a catch-up runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lossy_derivation_is_repaired_by_catch_up() {
+    use store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SqliteOptions {
+        fsync: false,
+        cache_mib: 8,
+    };
+    let store = SqliteStore::open_with(dir.path(), &opts).unwrap();
+    let observed: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let caught: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let catch_ups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let o2 = observed.clone();
+    let slow: ingest::CommitObserver = Box::new(move |batch: &[IntakePacket]| {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        o2.lock()
+            .unwrap()
+            .extend(batch.iter().map(|p| p.received_ms));
+    });
+    let (c2, n2, path) = (caught.clone(), catch_ups.clone(), dir.path().to_path_buf());
+    let catch_up: ingest::CatchUp = Box::new(move || {
+        n2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let s = SqliteStore::open_with(&path, &opts).unwrap();
+        let all = s.archived(None, i64::MIN, i64::MAX).unwrap();
+        c2.lock().unwrap().extend(all.iter().map(|p| p.received_ms));
+    });
+    let metrics = Arc::new(Metrics::default());
+    let (writer, thread) = spawn_writer(
+        Box::new(store),
+        WriterConfig {
+            queue: 16,
+            max_batch: 2,
+        },
+        metrics.clone(),
+        ingest::Derivation {
+            observers: vec![slow],
+            catch_up: Some(catch_up),
+        },
+    );
+    for k in 0..400 {
+        let done = writer
+            .submit(IntakePacket {
+                received_ms: k,
+                mn: "MN".into(),
+                cn: "2011".into(),
+                ..IntakePacket::default()
+            })
+            .await
+            .unwrap();
+        assert!(done.await.unwrap());
+    }
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    let skipped = metrics
+        .derive_skipped
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        skipped > 0,
+        "the slow observer made the writer drop batches"
+    );
+    assert!(catch_ups.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    let seen: std::collections::HashSet<i64> = observed
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(caught.lock().unwrap().iter())
+        .copied()
+        .collect();
+    let missing: Vec<i64> = (0..400).filter(|k| !seen.contains(k)).collect();
+    assert!(
+        missing.is_empty(),
+        "packets neither observed nor caught up: {missing:?}"
+    );
+}
