@@ -14,7 +14,7 @@ const QS = (() => {
   const PAGES = [
     ['overview', '总览', overview], ['air', '大气', airPage], ['water', '水'], ['sources', '污染源'],
     ['fume', '油烟'], ['noise', '噪声'], ['alarms', '告警', alarmsPage], ['audit', '数据审核'],
-    ['devices', '设备', devicesPage], ['plan', '规划指标'],
+    ['devices', '设备', devicesPage], ['plan', '规划指标', planPage],
   ];
   // Alarm severity colours (一般 蓝, 较重 黄, 严重 橙, 特别严重 红).
   const SEV_COLORS = { info: '#1E90FF', warning: '#FFFF00', major: '#FF7E00', critical: '#FF0000' };
@@ -23,6 +23,10 @@ const QS = (() => {
   const STEP_NAMES = { raised: '产生', escalated: '升级', cleared: '自动解除', ack: '确认', dispatch: '派发', handle: '处置反馈',
     close: '办结', reopen: '重新打开', overdue: '逾期' };
   const STATUS_CN = { new: '新告警', acknowledged: '已确认', dispatched: '已派发', handled: '已处置', closed: '已办结', cleared: '已自动解除' };
+  const IND_STATUS = { met: ['已达标', '#00B050'], on_track: ['进度正常', '#1E90FF'], at_risk: ['有风险', '#FF7E00'], missed: ['未达标', '#FF0000'],
+    no_data: ['无数据', '#8a8a8a'], target_pending: ['目标待下达', '#8a8a8a'] };
+  const indBadge = (st) => `<span class="badge" style="background:${(IND_STATUS[st] || IND_STATUS.no_data)[1]}">${(IND_STATUS[st] || IND_STATUS.no_data)[0]}</span>`;
+  const indTarget = (t) => (t.value != null ? `${t.direction || ''} ${t.value}` : (t.text || '—'));
   let me = null;
   const charts = [];
   const $ = (id) => document.getElementById(id);
@@ -73,6 +77,7 @@ const QS = (() => {
            <div class="panel"><h2>告警</h2><div id="ov-alarms"></div></div></div>
       <div class="panel"><h2>点位分布</h2><div id="ov-map" class="chart tall"></div></div>
       <div><div class="panel"><h2>空气站(最新日 AQI)</h2><table class="data" id="ov-stations"></table></div>
+           <div class="panel" id="ov-ind-panel"><h2>规划指标(对照2025年目标)</h2><table class="data" id="ov-ind"></table></div>
            <div class="panel"><h2>点位统计</h2><div id="ov-kinds"></div><p class="muted" id="ov-note"></p></div></div></div>`;
     const [ov, geo] = await Promise.all([api('/api/v1/overview'), boundaryRegistered ? null : api('/api/v1/boundary').catch(() => null)]);
     if (geo) { echarts.registerMap('county', typeof geo === 'string' ? JSON.parse(geo) : geo); boundaryRegistered = true; }
@@ -87,6 +92,10 @@ const QS = (() => {
     $('ov-alarms').innerHTML = `<div class="kv"><span>待办告警</span><b><a href="#alarms" id="ov-alarm-open">${al.open}</a></b></div>
       <div class="kv"><span>新告警</span><b>${al.new}</b></div><div class="kv"><span>逾期</span><b class="off">${al.overdue}</b></div>
       <div class="kv"><span>特别严重 / 严重 / 较重 / 一般</span><b>${['critical', 'major', 'warning', 'info'].map((k) => `<span style="color:${SEV_COLORS[k]}">${al.by_severity[k] || 0}</span>`).join(' / ')}</b></div>`;
+    if (ov.indicators) {
+      $('ov-ind').innerHTML = '<tr><th>指标</th><th>最新值</th><th>目标</th><th>状态</th></tr>' + ov.indicators.items.map((i) =>
+        `<tr><td title="${esc(i.code)}">${esc(i.name)}</td><td>${i.latest ?? '—'}${i.latest_year ? `<span class="muted">(${i.latest_year})</span>` : ''}</td><td>${esc(indTarget(i.target))}</td><td>${indBadge(i.status)}</td></tr>`).join('');
+    } else { $('ov-ind-panel').remove(); }
     const air = ov.sites.filter((s) => s.kind === 'air');
     $('ov-stations').innerHTML = '<tr><th>站点</th><th>AQI</th><th>类别</th></tr>' + air.map((s) =>
       `<tr><td>${esc(s.name)}</td><td>${s.air ? s.air.aqi : '—'}</td><td><span class="badge" style="background:${aqiColor(s.air?.level)}">${aqiName(s.air?.level)}</span></td></tr>`).join('');
@@ -204,6 +213,61 @@ const QS = (() => {
       setTimeout(showCmds, 1500); setTimeout(showCmds, 4000);
     };
     await showCmds();
+  }
+
+  // ---- 规划指标 ----
+  async function planPage() {
+    const year = new Date().getFullYear();
+    const canEnter = ['admin', 'planning'].includes(me.role);
+    $('page').innerHTML = `<div class="panel"><h2>规划指标(“十四五”生态环境保护规划 专栏二)</h2>
+      年份 <select id="ind-year">${[year, year - 1, year - 2, year - 3, year - 4, year - 5].filter((y) => y >= 2021).map((y) => `<option>${y}</option>`).join('')}</select>
+      <span class="muted">状态按所选年份对照 2025 年目标;自动计算的指标来自监测数据,其余由责任部门填报</span>
+      <table class="data" id="ind-table"></table></div>
+      ${canEnter ? `<div class="panel"><h2>填报指标值</h2><div class="form">指标 <select id="ind-code"></select> 年份 <input class="f" id="ind-y" type="number" value="${year - 1}" style="width:80px">
+        数值 <input class="f" id="ind-value" style="width:100px"> 来源 <input class="f w" id="ind-source" placeholder="如:县林业局年报">
+        佐证材料 <input class="f w" id="ind-evidence" placeholder="文号、文件名或链接"> <label><input type="checkbox" id="ind-target"> 上级下达目标值</label>
+        <button class="act" id="ind-save">提交</button> <span id="ind-msg"></span></div></div>` : ''}
+      <div class="panel"><h2>填报与佐证记录</h2><table class="data" id="ind-entries"><tr><td class="muted">点击指标行查看</td></tr></table></div>`;
+    const COMP = { manual: '部门填报', good_days: '监测计算:优良天数', sections_class_iii_share: '监测计算:断面达标', drinking_water_compliance_urban: '监测计算:城镇水源',
+      drinking_water_compliance_township: '监测计算:乡镇水源' };
+    const showEntries = async (code) => {
+      const list = await api(`/api/v1/indicators/${encodeURIComponent(code)}/entries`);
+      $('ind-entries').innerHTML = '<tr><th>指标</th><th>年份</th><th>类型</th><th>数值</th><th>来源</th><th>佐证</th><th>填报人</th><th>时间</th></tr>' + (list.length ? list.map((e) =>
+        `<tr><td>${esc(e.code)}</td><td>${e.year}</td><td>${e.kind === 'target' ? '目标' : '数值'}</td><td>${e.value}</td><td>${esc(e.source)}</td><td>${esc(e.evidence || '—')}</td><td>${esc(e.entered_by)}</td><td>${bj(e.entered_at)}</td></tr>`).join('')
+        : '<tr><td colspan="8" class="muted">暂无填报记录</td></tr>');
+    };
+    const load = async () => {
+      const y = Number($('ind-year').value);
+      const r = await api(`/api/v1/indicators?year=${y}`);
+      const years = []; for (let k = 2020; k <= y; k++) years.push(String(k));
+      $('ind-table').innerHTML = `<tr><th>编号</th><th>指标</th><th>单位</th><th>属性</th><th>来源</th>${years.map((k) => `<th>${k}</th>`).join('')}<th>2025目标</th><th>状态</th><th>趋势</th></tr>` +
+        r.indicators.map((i) => {
+          const by = {}; i.years.forEach((v) => { by[v.year] = v; });
+          return `<tr data-id="${esc(i.code)}"><td>${esc(i.code)}</td><td>${esc(i.name)}</td><td>${esc(i.unit)}</td><td>${esc(i.type)}</td>
+            <td>${esc(COMP[i.computed_from] || i.computed_from)}</td>${years.map((k) => { const v = by[k];
+              return `<td class="ind-v" data-year="${k}" title="${v ? esc(`${v.origin} ${v.source || ''} ${v.evidence || ''} ${v.detail || ''}`) : ''}">${v ? v.value : '—'}</td>`; }).join('')}
+            <td>${esc(indTarget(i.target))}</td><td>${indBadge(i.status)}</td><td>${{ improving: '向好', worsening: '变差', stable: '持平' }[i.trend] || '—'}</td></tr>`;
+        }).join('');
+      $('ind-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => showEntries(tr.dataset.id); });
+      if (canEnter && !$('ind-code').options.length) {
+        $('ind-code').innerHTML = r.indicators.map((i) => `<option value="${esc(i.code)}">${esc(i.code)} ${esc(i.name)}${i.computed_from === 'manual' ? '' : '(监测计算)'}</option>`).join('');
+      }
+    };
+    $('ind-table').classList.add('clickable');
+    $('ind-year').onchange = load;
+    if (canEnter) {
+      $('ind-save').onclick = async () => {
+        const code = $('ind-code').value;
+        try {
+          await api(`/api/v1/indicators/${encodeURIComponent(code)}/entries`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ year: Number($('ind-y').value), value: Number($('ind-value').value), source: $('ind-source').value,
+              evidence: $('ind-evidence').value, target: $('ind-target').checked }) });
+          $('ind-msg').textContent = '已保存';
+          await load(); await showEntries(code);
+        } catch (e) { $('ind-msg').textContent = `保存失败:${e.message}`; }
+      };
+    }
+    await load();
   }
 
   // ---- 告警 ----

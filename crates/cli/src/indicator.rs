@@ -9,9 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use engine::indicators::{indicators_report, AirFigures, IndicatorReport, MonitoringFigures};
-use engine::water::SourceScope;
-use engine::{AirEngine, WaterEngine};
+use engine::indicators::IndicatorReport;
 use profile::{Computation, Profile};
 use store::indicators::{EntryKind, IndicatorEntry, IndicatorStore};
 use store::SqliteStore;
@@ -141,56 +139,6 @@ pub fn run(cmd: IndicatorCommand) -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
-/// Monitoring figures from the air and water engines' derived tables.
-struct Figures<'a> {
-    store: &'a SqliteStore,
-    air: AirEngine,
-    water: WaterEngine,
-}
-
-impl MonitoringFigures for Figures<'_> {
-    fn figure(&self, what: Computation, year: i32) -> engine::Result<Option<(f64, String)>> {
-        let air = AirFigures {
-            store: self.store,
-            engine: &self.air,
-        };
-        let compliance = |scope| -> engine::Result<Option<(f64, String)>> {
-            let c = self
-                .water
-                .drinking_water_compliance(self.store, year, scope)?;
-            Ok(c.rate_pct.map(|r| {
-                (
-                    r,
-                    format!(
-                        "compliant_months={} assessed_months={} sources={}",
-                        c.compliant, c.assessed, c.sources
-                    ),
-                )
-            }))
-        };
-        match what {
-            Computation::Manual => Ok(None),
-            Computation::GoodDays => air.good_days(year),
-            Computation::SectionsClassIiiShare => {
-                let s = self
-                    .water
-                    .sections_at_or_better_than_iii_share(self.store, year)?;
-                Ok(s.pct.map(|p| {
-                    (
-                        p,
-                        format!(
-                            "sections_iii_or_better={} evaluated={} sections={}",
-                            s.at_or_better, s.evaluated, s.sections
-                        ),
-                    )
-                }))
-            }
-            Computation::DrinkingWaterComplianceUrban => compliance(SourceScope::Urban),
-            Computation::DrinkingWaterComplianceTownship => compliance(SourceScope::Township),
-        }
-    }
-}
-
 /// Builds the indicators report (derived tables brought up to date first).
 pub fn build_report(
     data: &std::path::Path,
@@ -200,15 +148,9 @@ pub fn build_report(
     let mut store = SqliteStore::open(data)
         .with_context(|| format!("opening the data folder {}", data.display()))?;
     let air = crate::report::air_engine(profile);
-    air.catch_up(&mut store).context("updating air_days")?;
     let water = crate::report::water_engine(profile)?;
-    water.catch_up(&mut store).context("updating water_days")?;
-    let figures = Figures {
-        store: &store,
-        air,
-        water,
-    };
-    Ok(indicators_report(profile, &store, &figures, 2021, year)?)
+    engine::indicators::profile_report(&mut store, profile, &air, &water, year)
+        .context("indicators report (air_days and water_days brought up to date)")
 }
 
 pub fn report(a: ReportArgs) -> anyhow::Result<std::process::ExitCode> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use engine::{AirEngine, AirReport, AirStation, AreaReport, RulesChoice};
+use engine::{AirEngine, AirReport, AreaReport, RulesChoice};
 use profile::{Profile, SiteKind};
 use standards::aqi::AqiStandard;
 use standards::date::days_in_month;
@@ -175,10 +175,7 @@ fn write_csv(out: &mut dyn Write, rep: &AirReport) -> anyhow::Result<()> {
 
 /// The air engine over the profile's air stations (urban ones enter the county mean).
 pub fn air_engine(profile: &Profile) -> AirEngine {
-    AirEngine::new(profile.sites_by_kind(SiteKind::Air).map(|s| AirStation {
-        site: s.code.clone(),
-        urban: s.air.as_ref().is_some_and(|x| x.urban),
-    }))
+    AirEngine::from_profile(profile)
 }
 
 #[derive(Args)]
@@ -288,53 +285,7 @@ fn load_profile(dir: &Option<PathBuf>) -> anyhow::Result<Profile> {
 
 /// The water engine over the profile's sections and drinking-water sources.
 pub fn water_engine(profile: &Profile) -> anyhow::Result<engine::WaterEngine> {
-    use engine::water::{SourceScope, WaterSite, WaterSiteKind};
-    use standards::water::{WaterBody, WaterClass};
-    let body = |b: profile::WaterBody| match b {
-        profile::WaterBody::River => WaterBody::River,
-        profile::WaterBody::Lake => WaterBody::LakeReservoir,
-    };
-    let target = |site: &str, t: &str| {
-        WaterClass::from_code(t)
-            .filter(|c| *c != WaterClass::WorseThanV)
-            .with_context(|| format!("profile site {site}: target_class {t:?} is not I..V"))
-    };
-    let mut sites = Vec::new();
-    for s in profile.sites_by_kind(SiteKind::SurfaceWater) {
-        let a = s
-            .surface_water
-            .as_ref()
-            .with_context(|| format!("profile site {}: no surface_water block", s.code))?;
-        sites.push(WaterSite {
-            site: s.code.clone(),
-            name: s.name.clone(),
-            kind: WaterSiteKind::Section,
-            body: body(a.water_body),
-            target: Some(target(&s.code, &a.target_class)?),
-            river: a.river.clone(),
-        });
-    }
-    for s in profile.sites_by_kind(SiteKind::DrinkingWater) {
-        let a = s
-            .drinking_water
-            .as_ref()
-            .with_context(|| format!("profile site {}: no drinking_water block", s.code))?;
-        sites.push(WaterSite {
-            site: s.code.clone(),
-            name: s.name.clone(),
-            kind: WaterSiteKind::Source {
-                scope: match a.scope {
-                    profile::SourceScope::Urban => SourceScope::Urban,
-                    profile::SourceScope::Township => SourceScope::Township,
-                },
-                groundwater: a.source_type == profile::SourceType::Groundwater,
-            },
-            body: body(a.water_body),
-            target: Some(target(&s.code, &a.target_class)?),
-            river: None,
-        });
-    }
-    Ok(engine::WaterEngine::new(sites))
+    Ok(engine::WaterEngine::from_profile(profile)?)
 }
 
 /// The noise engine over the profile's noise points (GB 3096 default day/night hours).

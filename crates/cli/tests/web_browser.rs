@@ -381,7 +381,7 @@ fn web_ui_in_headless_chromium() {
     // Unbuilt pages are disabled, not fake.
     assert_eq!(
         d.js("return document.querySelectorAll('nav.menu a.disabled').length;"),
-        json!(6)
+        json!(5)
     );
     assert!(d.text("#nav-water").contains("水"));
 
@@ -439,6 +439,32 @@ fn web_ui_in_headless_chromium() {
     );
     std::thread::sleep(Duration::from_millis(300));
     d.screenshot(&shots, "05-alarm-closed");
+
+    // 规划指标: enter a manual indicator's value and see it in the table.
+    d.go(&format!("{base}/#plan"));
+    d.wait(
+        "indicator table",
+        "document.getElementById('ind-table') && document.getElementById('ind-table').rows.length === 16 && document.getElementById('ind-code').options.length === 15",
+    );
+    let code = d.js("const o = [...document.getElementById('ind-code').options].find((x) => !x.text.includes('监测计算')); document.getElementById('ind-code').value = o.value; return o.value;");
+    let code = code.as_str().unwrap().to_string();
+    let last_year = d.js("return document.getElementById('ind-y').value;");
+    d.js("document.getElementById('ind-y').value = ''; return 1;");
+    d.type_into("#ind-y", last_year.as_str().unwrap());
+    d.type_into("#ind-value", "63.7");
+    d.type_into("#ind-source", "县林业局年报");
+    d.type_into("#ind-evidence", "垫林发〔2026〕1号");
+    d.click("#ind-save");
+    d.wait(
+        "entered value in the table",
+        &format!("[...document.querySelectorAll('#ind-table tr[data-id=\"{code}\"] td.ind-v')].some((td) => td.textContent === '63.7')"),
+    );
+    d.wait(
+        "entry with evidence",
+        "document.getElementById('ind-entries').textContent.includes('垫林发〔2026〕1号')",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    d.screenshot(&shots, "06-plan-indicators");
 
     d.js("fetch('/api/v1/auth/logout', {method: 'POST'}); return 1;");
     std::thread::sleep(Duration::from_millis(300));

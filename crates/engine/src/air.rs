@@ -104,6 +104,18 @@ pub struct AirEngine {
 }
 
 impl AirEngine {
+    /// The air engine over a profile's air stations (shared by the CLI and the web).
+    pub fn from_profile(profile: &profile::Profile) -> AirEngine {
+        AirEngine::new(
+            profile
+                .sites_by_kind(profile::SiteKind::Air)
+                .map(|s| AirStation {
+                    site: s.code.clone(),
+                    urban: s.air.as_ref().is_some_and(|x| x.urban),
+                }),
+        )
+    }
+
     /// An engine over these stations.
     pub fn new(stations: impl IntoIterator<Item = AirStation>) -> AirEngine {
         AirEngine {

@@ -197,6 +197,82 @@ impl AirFigures<'_> {
     }
 }
 
+/// The monitoring figures of a profile's indicators from the air and water engines' derived
+/// tables (good days; sections at Class III or better; drinking-water compliance).
+pub struct ProfileFigures<'a> {
+    pub store: &'a dyn store::water::WaterStore,
+    pub air: &'a AirEngine,
+    pub water: &'a crate::WaterEngine,
+}
+
+impl MonitoringFigures for ProfileFigures<'_> {
+    fn figure(&self, what: Computation, year: i32) -> Result<Option<(f64, String)>> {
+        let air = AirFigures {
+            store: self.store,
+            engine: self.air,
+        };
+        let compliance = |scope| -> Result<Option<(f64, String)>> {
+            let c = self
+                .water
+                .drinking_water_compliance(self.store, year, scope)?;
+            Ok(c.rate_pct.map(|r| {
+                (
+                    r,
+                    format!(
+                        "compliant_months={} assessed_months={} sources={}",
+                        c.compliant, c.assessed, c.sources
+                    ),
+                )
+            }))
+        };
+        match what {
+            Computation::Manual => Ok(None),
+            Computation::GoodDays => air.good_days(year),
+            Computation::SectionsClassIiiShare => {
+                let s = self
+                    .water
+                    .sections_at_or_better_than_iii_share(self.store, year)?;
+                Ok(s.pct.map(|p| {
+                    (
+                        p,
+                        format!(
+                            "sections_iii_or_better={} evaluated={} sections={}",
+                            s.at_or_better, s.evaluated, s.sections
+                        ),
+                    )
+                }))
+            }
+            Computation::DrinkingWaterComplianceUrban => compliance(crate::SourceScope::Urban),
+            Computation::DrinkingWaterComplianceTownship => {
+                compliance(crate::SourceScope::Township)
+            }
+        }
+    }
+}
+
+/// The indicators report of a profile for 2021..=`year`: brings `air_days` and `water_days`
+/// up to date first (catch-up by watermark), then reads entries and figures. What `qingshan
+/// report indicators` and `GET /api/v1/indicators` both call.
+pub fn profile_report<S>(
+    store: &mut S,
+    profile: &Profile,
+    air: &AirEngine,
+    water: &crate::WaterEngine,
+    year: i32,
+) -> Result<Vec<IndicatorReport>>
+where
+    S: store::water::WaterStore + IndicatorStore,
+{
+    air.catch_up(store)?;
+    water.catch_up(store)?;
+    let figures = ProfileFigures {
+        store: &*store,
+        air,
+        water,
+    };
+    indicators_report(profile, &*store, &figures, 2021, year)
+}
+
 /// Builds every indicator of the profile for the years `first..=year`.
 pub fn indicators_report(
     profile: &Profile,

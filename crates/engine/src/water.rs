@@ -191,6 +191,65 @@ pub struct WaterEngine {
 }
 
 impl WaterEngine {
+    /// The water engine over a profile's sections and drinking-water sources (shared by the
+    /// CLI and the web).
+    pub fn from_profile(profile: &profile::Profile) -> Result<WaterEngine> {
+        use profile::SiteKind;
+        use standards::water::WaterBody as Body;
+        let body = |b: profile::WaterBody| match b {
+            profile::WaterBody::River => Body::River,
+            profile::WaterBody::Lake => Body::LakeReservoir,
+        };
+        let target = |site: &str, t: &str| {
+            WaterClass::from_code(t)
+                .filter(|c| *c != WaterClass::WorseThanV)
+                .ok_or_else(|| {
+                    EngineError::Invalid(format!(
+                        "profile site {site}: target_class {t:?} is not I..V"
+                    ))
+                })
+        };
+        let missing = |site: &str, block: &str| {
+            EngineError::Invalid(format!("profile site {site}: no {block} block"))
+        };
+        let mut sites = Vec::new();
+        for s in profile.sites_by_kind(SiteKind::SurfaceWater) {
+            let a = s
+                .surface_water
+                .as_ref()
+                .ok_or_else(|| missing(&s.code, "surface_water"))?;
+            sites.push(WaterSite {
+                site: s.code.clone(),
+                name: s.name.clone(),
+                kind: WaterSiteKind::Section,
+                body: body(a.water_body),
+                target: Some(target(&s.code, &a.target_class)?),
+                river: a.river.clone(),
+            });
+        }
+        for s in profile.sites_by_kind(SiteKind::DrinkingWater) {
+            let a = s
+                .drinking_water
+                .as_ref()
+                .ok_or_else(|| missing(&s.code, "drinking_water"))?;
+            sites.push(WaterSite {
+                site: s.code.clone(),
+                name: s.name.clone(),
+                kind: WaterSiteKind::Source {
+                    scope: match a.scope {
+                        profile::SourceScope::Urban => SourceScope::Urban,
+                        profile::SourceScope::Township => SourceScope::Township,
+                    },
+                    groundwater: a.source_type == profile::SourceType::Groundwater,
+                },
+                body: body(a.water_body),
+                target: Some(target(&s.code, &a.target_class)?),
+                river: None,
+            });
+        }
+        Ok(WaterEngine::new(sites))
+    }
+
     /// An engine over these sites, with [`ITEM_CODES`], the TLI keys and GB 3838 Table 2.
     pub fn new(sites: impl IntoIterator<Item = WaterSite>) -> WaterEngine {
         let mut codes: BTreeMap<String, Key> = BTreeMap::new();

@@ -359,8 +359,10 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
         })
         .collect();
     let alarms = crate::alarms::counts(s, p)?;
+    let indicators = crate::indicators::overview_summary(s, p)?;
     Ok(json!({
         "alarms": alarms,
+        "indicators": indicators,
         "county": {"name": s.profile.county.name, "code": s.profile.county.code,
                    "centre": [s.profile.county.centre.lon, s.profile.county.centre.lat]},
         "today": today(),
@@ -673,21 +675,39 @@ pub async fn air(
         from.map_err(|e| bad(format!("year: {e}")))?,
         to.map_err(|e| bad(format!("year: {e}")))?,
     );
-    let mut rep = {
+    // Cached per (period, scope) while the air watermark stays (at most REPORT_TTL): the year
+    // report takes ~0.5 s on a year of county data.
+    let stamp = {
         let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
-        engine::AirReport::build(&**r, &s.air, from, to, engine::RulesChoice::ByDate)
-            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        r.watermark(engine::air::WATERMARK)?.unwrap_or(0)
     };
-    rep.stations.retain(|a| p.sees_site(&s.owners, &a.site));
-    let mut v = serde_json::to_value(&rep).unwrap_or_default();
-    // Station names for the UI.
-    if let Some(st) = v.get_mut("stations").and_then(Value::as_array_mut) {
-        for a in st {
-            let code = a["site"].as_str().unwrap_or_default().to_string();
-            a["name"] = json!(s.profile.site(&code).map(|x| x.name.clone()));
+    let scope = match p.role {
+        Role::Town | Role::Enterprise => {
+            format!("{}:{}", p.role.as_str(), p.scope.as_deref().unwrap_or(""))
         }
-    }
-    Ok(Json(v).into_response())
+        _ => "bureau".to_string(),
+    };
+    let key = format!("air:{from}:{to}:{scope}");
+    let body = s.reports.get_or(&key, stamp, crate::REPORT_TTL, || {
+        let mut rep = {
+            let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+            engine::AirReport::build(&**r, &s.air, from, to, engine::RulesChoice::ByDate)
+                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        };
+        rep.stations.retain(|a| p.sees_site(&s.owners, &a.site));
+        let mut v = serde_json::to_value(&rep).unwrap_or_default();
+        // Station names for the UI.
+        if let Some(st) = v.get_mut("stations").and_then(Value::as_array_mut) {
+            for a in st {
+                let code = a["site"].as_str().unwrap_or_default().to_string();
+                a["name"] = json!(s.profile.site(&code).map(|x| x.name.clone()));
+            }
+        }
+        Ok(bytes::Bytes::from(
+            serde_json::to_vec(&v).unwrap_or_default(),
+        ))
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 // ---- summary ----

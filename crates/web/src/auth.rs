@@ -124,6 +124,9 @@ const ADMIN: &[Role] = &[Admin];
 /// town's alarms: acknowledge and record handling).
 const ALARM_DESK: &[Role] = &[Admin, Monitoring, Enforcement];
 const ALARM_HANDS: &[Role] = &[Admin, Monitoring, Enforcement, Town];
+/// Who reads the plan indicators (bureau and towns) and who enters their figures.
+const PLAN_READERS: &[Role] = &[Admin, Monitoring, Enforcement, Planning, Town];
+const PLAN: &[Role] = &[Admin, Planning];
 
 const fn r(
     method: &'static str,
@@ -275,6 +278,24 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v1/audit",
         Access::Roles(ADMIN),
         "audit log, newest first (paginated, csv)",
+    ),
+    r(
+        "GET",
+        "/api/v1/indicators",
+        Access::Roles(PLAN_READERS),
+        "plan indicators: yearly values, target, status, trend, evidence (?year=)",
+    ),
+    r(
+        "GET",
+        "/api/v1/indicators/{code}/entries",
+        Access::Roles(PLAN_READERS),
+        "entries made for an indicator, oldest first",
+    ),
+    r(
+        "POST",
+        "/api/v1/indicators/{code}/entries",
+        Access::Roles(PLAN),
+        "enter an indicator's value (or target) for a year with source and evidence",
     ),
     r(
         "GET",

@@ -19,6 +19,7 @@ use store::{SqliteStore, Store};
 mod alarms;
 mod api;
 pub mod auth;
+mod indicators;
 pub mod openapi;
 mod table;
 mod ui;
@@ -48,7 +49,54 @@ pub struct AppState {
     /// Overview JSON per scope (role + scope), kept [`OVERVIEW_TTL`]: the page every user
     /// opens first stays cheap under many clients.
     pub overview_cache: Arc<Mutex<HashMap<String, (std::time::Instant, bytes::Bytes)>>>,
+    /// Air and indicator reports ([`ReportCache`]).
+    pub reports: Arc<ReportCache>,
+    pub water: Arc<engine::WaterEngine>,
 }
+
+/// Computed report bodies (air year/month report, indicators) keyed by request, each with the
+/// stamp of the derived data it was built from (e.g. the air watermark): served again while
+/// the stamp is unchanged and it is younger than the cache's TTL. One computation at a time
+/// (the lock is held while computing), so 100 clients asking at once cost one report.
+#[derive(Default)]
+pub struct ReportCache {
+    map: Mutex<HashMap<String, (std::time::Instant, i64, bytes::Bytes)>>,
+}
+
+impl ReportCache {
+    pub fn get_or(
+        &self,
+        key: &str,
+        stamp: i64,
+        ttl: std::time::Duration,
+        compute: impl FnOnce() -> Result<bytes::Bytes, ApiError>,
+    ) -> Result<bytes::Bytes, ApiError> {
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, st, b)) = m.get(key) {
+            if *st == stamp && at.elapsed() < ttl {
+                return Ok(b.clone());
+            }
+        }
+        let b = compute()?;
+        if m.len() > 256 {
+            m.clear();
+        }
+        m.insert(
+            key.to_string(),
+            (std::time::Instant::now(), stamp, b.clone()),
+        );
+        Ok(b)
+    }
+
+    /// Forgets every entry whose key starts with `prefix` (after a change they depend on).
+    pub fn invalidate(&self, prefix: &str) {
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        m.retain(|k, _| !k.starts_with(prefix));
+    }
+}
+
+/// At most this long a cached report is served without looking at new data again.
+pub const REPORT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How long a computed overview is served again.
 pub const OVERVIEW_TTL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -90,12 +138,9 @@ impl AppState {
                 },
             );
         }
-        let air = engine::AirEngine::new(profile.sites_by_kind(profile::SiteKind::Air).map(|s| {
-            engine::AirStation {
-                site: s.code.clone(),
-                urban: s.air.as_ref().is_some_and(|x| x.urban),
-            }
-        }));
+        let air = engine::AirEngine::from_profile(&profile);
+        let water = engine::WaterEngine::from_profile(&profile)
+            .map_err(|e| store::StoreError::Invalid(e.to_string()))?;
         Ok((
             AppState {
                 gateway,
@@ -109,6 +154,8 @@ impl AppState {
                 cheap_hashing: false,
                 fleet: Arc::new(fleet),
                 overview_cache: Arc::default(),
+                reports: Arc::default(),
+                water: Arc::new(water),
             },
             hello,
         ))
@@ -196,6 +243,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/users", get(api::users).post(api::create_user))
         .route("/api/v1/users/{name}", post(api::update_user))
         .route("/api/v1/audit", get(api::audit_log))
+        .route("/api/v1/indicators", get(indicators::report))
+        .route(
+            "/api/v1/indicators/{code}/entries",
+            get(indicators::entries).post(indicators::add_entry),
+        )
         .route("/api/v1/alarms", get(alarms::list))
         .route("/api/v1/alarms/{id}", get(alarms::show))
         .route("/api/v1/alarms/{id}/ack", post(alarms::ack))

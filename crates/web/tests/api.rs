@@ -913,3 +913,129 @@ async fn alarm_workflow_scope_and_audit() {
     assert_eq!(h["before"]["status"], "dispatched");
     assert_eq!(h["after"]["status"], "handled");
 }
+
+#[tokio::test]
+async fn indicators_report_entry_roles_and_audit() {
+    let e = env();
+    let manual = e
+        .state
+        .profile
+        .indicators()
+        .iter()
+        .find(|i| i.computed_from == profile::Computation::Manual)
+        .unwrap()
+        .code
+        .clone();
+    let c = login(&e.app, "plan").await;
+    let (s, rep, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/indicators?year=2024",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{rep}");
+    assert_eq!(rep["indicators"].as_array().unwrap().len(), 15);
+    let uri = format!("/api/v1/indicators/{manual}/entries");
+    let body = json!({"year": 2024, "value": 61.5, "source": "县林业局 2024 年报", "evidence": "垫林发〔2025〕3号"});
+    // Missing source, unknown indicator, bad year.
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &uri,
+        Some(&c),
+        Some(json!({"year": 2024, "value": 1.0, "source": " "})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/indicators/I99/entries",
+        Some(&c),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &uri,
+        Some(&c),
+        Some(json!({"year": 1999, "value": 1.0, "source": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Only planning and admin enter figures; enterprises do not read the plan.
+    for (user, want) in [
+        ("mon", StatusCode::FORBIDDEN),
+        ("enf", StatusCode::FORBIDDEN),
+        ("town", StatusCode::FORBIDDEN),
+        ("ent", StatusCode::FORBIDDEN),
+    ] {
+        let u = login(&e.app, user).await;
+        let (s, _, _) = call(&e.app, "POST", &uri, Some(&u), Some(body.clone())).await;
+        assert_eq!(s, want, "{user}");
+    }
+    let u = login(&e.app, "ent").await;
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/indicators", Some(&u), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, ov, _) = call(&e.app, "GET", "/api/v1/overview", Some(&u), None).await;
+    assert!(ov["indicators"].is_null());
+    let (s, v, _) = call(&e.app, "POST", &uri, Some(&c), Some(body.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["entered_by"], "plan");
+    // The (cached) report shows it at once.
+    let (_, rep, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/indicators?year=2024",
+        Some(&c),
+        None,
+    )
+    .await;
+    let ind = rep["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == manual.as_str())
+        .unwrap();
+    assert_eq!(ind["values"]["2024"], 61.5, "{ind}");
+    let y = ind["years"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|y| y["year"] == 2024)
+        .unwrap();
+    assert_eq!(y["origin"], "entered");
+    assert_eq!(y["evidence"], "垫林发〔2025〕3号");
+    let t = login(&e.app, "town").await;
+    let (s, list, _) = call(&e.app, "GET", &uri, Some(&t), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, ov, _) = call(&e.app, "GET", "/api/v1/overview", Some(&t), None).await;
+    assert_eq!(ov["indicators"]["items"].as_array().unwrap().len(), 15);
+    // A second figure for the year: the audit log has before and after.
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        &uri,
+        Some(&c),
+        Some(json!({"year": 2024, "value": 62.0, "source": "更正"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let a = login(&e.app, "admin").await;
+    let (_, log, _) = call(&e.app, "GET", "/api/v1/audit", Some(&a), None).await;
+    let last = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["action"] == "indicator.entry")
+        .unwrap();
+    assert_eq!(last["object"], format!("indicator:{manual}:2024"));
+    assert_eq!(last["before"]["value"], 61.5);
+    assert_eq!(last["after"]["value"], 62.0);
+    assert_eq!(last["actor"], "plan");
+}
