@@ -179,6 +179,7 @@ pub fn spawn_writer(
         let join = std::thread::Builder::new()
             .name("derive".into())
             .spawn(move || {
+                lower_priority();
                 while let Ok(mut batch) = rx.recv() {
                     // When derivation is behind, take everything already committed in one
                     // go: engines recompute per touched key, so fewer, larger batches cost
@@ -286,6 +287,8 @@ pub fn spawn_writer(
                             if !lossy {
                                 let _ = tx.send(batch);
                             } else if behind_w.load(Relaxed) {
+                                // `behind` is only set when the queue was full, i.e. while
+                                // the derive thread is busy: it sees the flag after its batch.
                                 m.derive_skipped.fetch_add(1, Relaxed);
                             } else if let Err(std::sync::mpsc::TrySendError::Full(_)) =
                                 tx.try_send(batch)
@@ -313,4 +316,15 @@ pub fn spawn_writer(
         })
         .expect("spawn writer thread");
     (WriterHandle { tx, metrics }, join)
+}
+
+/// Derivation runs at a lower CPU priority than intake (nice +10 for this thread): on a small
+/// server the engines use what the gateway and the writer leave, and catch up when idle.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread; failure only leaves the priority as is.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
 }

@@ -173,3 +173,63 @@ async fn lossy_derivation_is_repaired_by_catch_up() {
         "packets neither observed nor caught up: {missing:?}"
     );
 }
+
+/// After intake outran the engines and then went quiet, the catch-up still runs (it must not
+/// wait for the next batch or for shutdown).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_runs_when_intake_goes_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let catch_ups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n2 = catch_ups.clone();
+    let slow: ingest::CommitObserver = Box::new(|_b: &[IntakePacket]| {
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    });
+    let metrics = Arc::new(Metrics::default());
+    let (writer, thread) = spawn_writer(
+        Box::new(store),
+        WriterConfig {
+            queue: 64,
+            max_batch: 1,
+        },
+        metrics.clone(),
+        ingest::Derivation {
+            observers: vec![slow],
+            catch_up: Some(Box::new(move || {
+                n2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })),
+        },
+    );
+    let mut acks = Vec::new();
+    for k in 0..64 {
+        let p = IntakePacket {
+            received_ms: k,
+            mn: "MN".into(),
+            cn: "2011".into(),
+            ..IntakePacket::default()
+        };
+        acks.push(writer.submit(p).await.unwrap());
+    }
+    for a in acks {
+        assert!(a.await.unwrap());
+    }
+    assert!(
+        metrics
+            .derive_skipped
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    // quiet now: the catch-up must come without further intake
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while catch_ups.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no catch-up while intake is quiet"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+}
