@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use engine::{AirEngine, AirReport, AreaReport, RulesChoice};
-use profile::{Profile, SiteKind};
+use profile::Profile;
 use standards::aqi::AqiStandard;
 use standards::date::days_in_month;
 use standards::Date;
@@ -290,25 +290,7 @@ pub fn water_engine(profile: &Profile) -> anyhow::Result<engine::WaterEngine> {
 
 /// The noise engine over the profile's noise points (GB 3096 default day/night hours).
 pub fn noise_engine(profile: &Profile) -> anyhow::Result<engine::NoiseEngine> {
-    let mut points = Vec::new();
-    for s in profile.sites_by_kind(SiteKind::Noise) {
-        let z = s.noise.as_ref().map(|n| n.zone.as_str()).unwrap_or("");
-        let zone = standards::noise::Zone::from_code(z).with_context(|| {
-            format!(
-                "profile site {}: noise zone {z:?} is not 0|1|2|3|4a|4b",
-                s.code
-            )
-        })?;
-        points.push(engine::NoisePoint {
-            site: s.code.clone(),
-            name: s.name.clone(),
-            zone,
-        });
-    }
-    Ok(engine::NoiseEngine::new(
-        points,
-        standards::noise::DayNight::default(),
-    )?)
+    Ok(engine::NoiseEngine::from_profile(profile)?)
 }
 
 fn water(a: WaterArgs) -> anyhow::Result<std::process::ExitCode> {

@@ -76,6 +76,27 @@ pub struct NoiseEngine {
 }
 
 impl NoiseEngine {
+    /// The profile's noise points, each against its GB 3096 functional zone, with the
+    /// standard's default day/night hours.
+    pub fn from_profile(profile: &profile::Profile) -> Result<NoiseEngine> {
+        let mut points = Vec::new();
+        for s in profile.sites_by_kind(profile::SiteKind::Noise) {
+            let z = s.noise.as_ref().map(|n| n.zone.as_str()).unwrap_or("");
+            let zone = Zone::from_code(z).ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "profile site {}: noise zone {z:?} is not 0|1|2|3|4a|4b",
+                    s.code
+                ))
+            })?;
+            points.push(NoisePoint {
+                site: s.code.clone(),
+                name: s.name.clone(),
+                zone,
+            });
+        }
+        NoiseEngine::new(points, DayNight::default())
+    }
+
     /// An engine over these points with the given day/night hours (boundaries on the hour,
     /// day start before night start).
     pub fn new(

@@ -251,6 +251,12 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     r(
         "GET",
+        "/api/v1/reports/{kind}",
+        Access::Roles(STAFF),
+        "report water|noise|sources|quality for a year/month (the JSON of `qingshan report`)",
+    ),
+    r(
+        "GET",
         "/api/v1/summary",
         Access::Roles(STAFF),
         "platform figures",

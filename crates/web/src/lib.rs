@@ -21,6 +21,7 @@ mod api;
 pub mod auth;
 mod indicators;
 pub mod openapi;
+mod reports;
 mod table;
 mod ui;
 
@@ -52,6 +53,8 @@ pub struct AppState {
     /// Air and indicator reports ([`ReportCache`]).
     pub reports: Arc<ReportCache>,
     pub water: Arc<engine::WaterEngine>,
+    pub noise: Arc<engine::NoiseEngine>,
+    pub sources: Arc<engine::SourcesEngine>,
 }
 
 /// Computed report bodies (air year/month report, indicators) keyed by request, each with the
@@ -141,6 +144,14 @@ impl AppState {
         let air = engine::AirEngine::from_profile(&profile);
         let water = engine::WaterEngine::from_profile(&profile)
             .map_err(|e| store::StoreError::Invalid(e.to_string()))?;
+        let noise = engine::NoiseEngine::from_profile(&profile)
+            .map_err(|e| store::StoreError::Invalid(e.to_string()))?;
+        let sources = engine::SourcesEngine::from_profile(
+            &profile,
+            &standards::emissions::LimitLibrary::national(),
+            engine::SourcesPolicy::default(),
+            engine::fume::FumePolicy::default(),
+        );
         Ok((
             AppState {
                 gateway,
@@ -156,6 +167,8 @@ impl AppState {
                 overview_cache: Arc::default(),
                 reports: Arc::default(),
                 water: Arc::new(water),
+                noise: Arc::new(noise),
+                sources: Arc::new(sources),
             },
             hello,
         ))
@@ -239,6 +252,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/values", get(api::values))
         .route("/api/v1/air", get(api::air))
+        .route("/api/v1/reports/{kind}", get(reports::report))
         .route("/api/v1/summary", get(api::summary))
         .route("/api/v1/users", get(api::users).post(api::create_user))
         .route("/api/v1/users/{name}", post(api::update_user))

@@ -333,7 +333,8 @@ async fn roles_follow_the_table() {
                 .replace("{mn}", "MN-AIR")
                 .replace("{name}", "mon")
                 .replace("{id}", "999")
-                .replace("{code}", "I01");
+                .replace("{code}", "I01")
+                .replace("{kind}", "water");
             let (s, _, _) = call(&e.app, r.method, &uri, Some(&c), None).await;
             if allowed.contains(&role) {
                 assert_ne!(s, StatusCode::FORBIDDEN, "{user} {} {uri}", r.method);
@@ -1038,4 +1039,70 @@ async fn indicators_report_entry_roles_and_audit() {
     assert_eq!(last["before"]["value"], 61.5);
     assert_eq!(last["after"]["value"], 62.0);
     assert_eq!(last["actor"], "plan");
+}
+
+/// The reports of `qingshan report water|noise|sources|quality` over HTTP: the same JSON
+/// (docs/engine-water.md, engine-sources.md, engine-quality.md), bureau roles only.
+#[tokio::test]
+async fn reports_over_http() {
+    let e = env();
+    let c = login(&e.app, "plan").await;
+    for (kind, key) in [
+        ("water", "sections"),
+        ("noise", "points"),
+        ("sources", "enterprises"),
+        ("quality", "devices"),
+    ] {
+        let (s, v, _) = call(
+            &e.app,
+            "GET",
+            &format!("/api/v1/reports/{kind}?year=2026&month=11"),
+            Some(&c),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{kind}: {v}");
+        assert!(v.get(key).is_some(), "{kind} report has {key}: {v}");
+        assert_eq!(v["from"], "2026-11-01", "{kind}");
+    }
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/reports/sources?year=2026",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!((s, v["to"].as_str()), (StatusCode::OK, Some("2026-12-31")));
+    let (s, _, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/reports/soil?year=2026",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/reports/water?year=2026&month=13",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v.to_string().contains("month=13"), "{v}");
+    for user in ["town", "ent"] {
+        let c = login(&e.app, user).await;
+        let (s, _, _) = call(
+            &e.app,
+            "GET",
+            "/api/v1/reports/water?year=2026",
+            Some(&c),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
+    }
 }
