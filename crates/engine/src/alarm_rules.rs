@@ -305,6 +305,16 @@ impl AlarmEngine {
             // Time order per pollutant, so the last hour decides what stays raised.
             let mut ordered: Vec<_> = vals.into_iter().collect();
             ordered.sort_by(|a, b| (a.0 .1, &a.0 .0).cmp(&(b.0 .1, &b.0 .0)));
+            // A late or resent hour older than the newest stored hour of its pollutant does
+            // not change what the newest hour decided (a resend after a lost ack would
+            // otherwise re-raise an alarm the current hour had cleared).
+            let mut newest: BTreeMap<String, Option<i64>> = BTreeMap::new();
+            for ((code, _), _) in &ordered {
+                if !newest.contains_key(code) {
+                    newest.insert(code.clone(), store.latest_time(site, code, Period::Hour)?);
+                }
+            }
+            ordered.retain(|((code, time), _)| newest[code].is_none_or(|n| *time >= n));
             let mut alarms = Alarms::with_clock(&mut *store, now_ms);
             for ((code, time), (avg, zs)) in ordered {
                 let Some(limit) = self.limits.get(&(site.to_string(), code.clone())) else {

@@ -1011,3 +1011,25 @@ fn config_is_checked_and_built_from_the_profile() {
     assert!(c.aqi_sites.contains(&store::COUNTY_SITE.to_string()));
     assert!(c.aqi_sites.iter().any(|s| s.starts_with("AIR-")));
 }
+
+/// A resent (late) hour does not override the newest hour: hour 1 within the limit cleared
+/// the exceedance of hour 0; hour 0 arriving again (a device resending after a lost ack) must
+/// not raise it again.
+#[test]
+fn a_resent_old_hour_does_not_re_raise() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    let g = |t, zs: &str| vec![hour("ENT-G-01", "a34013", "ZsAvg", t, zs, "N")];
+    commit_and_judge(&mut s, &e, g(T0, "80"), T0 + H);
+    assert!(active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).is_some());
+    commit_and_judge(&mut s, &e, g(T0 + H, "20"), T0 + 2 * H);
+    assert!(active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).is_none());
+    commit_and_judge(&mut s, &e, g(T0, "80"), T0 + 2 * H + 5);
+    assert!(
+        active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).is_none(),
+        "the resent hour 0 re-raised the exceedance"
+    );
+    // A genuinely new exceeding hour still raises.
+    commit_and_judge(&mut s, &e, g(T0 + 2 * H, "90"), T0 + 3 * H);
+    assert!(active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).is_some());
+}

@@ -228,6 +228,10 @@ pub trait Store: Send {
 
     fn device_states(&self) -> Result<Vec<DeviceState>>;
 
+    /// The newest time stored for (site, code, period), any field: lets a rule tell a late
+    /// or resent value from the current one.
+    fn latest_time(&self, site: &str, code: &str, period: Period) -> Result<Option<i64>>;
+
     /// Records a command the platform sent; returns its id.
     fn record_command(
         &mut self,

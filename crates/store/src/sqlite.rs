@@ -609,6 +609,16 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn latest_time(&self, site: &str, code: &str, period: Period) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT max(m.time) FROM series s JOIN measurements m ON m.series = s.id
+                 WHERE s.site = ?1 AND s.code = ?2 AND s.period = ?3",
+            )?
+            .query_row(params![site, code, period.id()], |r| r.get(0))?)
+    }
+
     fn device_states(&self) -> Result<Vec<DeviceState>> {
         let mut out: Vec<DeviceState> = Vec::new();
         let mut st = self.conn.prepare(
