@@ -11,7 +11,6 @@ use clap::{Args, Subcommand, ValueEnum};
 use engine::{QualityEngine, QualityReport};
 use model::Period;
 use profile::Profile;
-use standards::date::days_in_month;
 use standards::Date;
 use store::quality::{AuditEntry, MarkState, QualityStore, ValueKey};
 use store::SqliteStore;
@@ -281,18 +280,7 @@ fn parse_date(s: &str) -> Option<Date> {
 
 /// `qingshan report quality`.
 pub fn quality_report(a: QualityArgs) -> anyhow::Result<std::process::ExitCode> {
-    let (from, to) = match a.month {
-        None => (Date::new(a.year, 1, 1), Date::new(a.year, 12, 31)),
-        Some(m) if (1..=12).contains(&m) => (
-            Date::new(a.year, m, 1),
-            Date::new(a.year, m, days_in_month(a.year, m)),
-        ),
-        Some(m) => bail!("--month {m}: expected 1..=12"),
-    };
-    let (from, to) = (
-        from.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
-        to.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
-    );
+    let (from, to) = crate::report::report_period(a.year, a.month)?;
     let now = now_ms();
     let today = match &a.today {
         Some(s) => parse_date(s).with_context(|| format!("--today {s:?}: expected YYYY-MM-DD"))?,

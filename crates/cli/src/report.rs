@@ -9,7 +9,6 @@ use clap::{Args, Subcommand, ValueEnum};
 use engine::{AirEngine, AirReport, AreaReport, RulesChoice};
 use profile::Profile;
 use standards::aqi::AqiStandard;
-use standards::date::days_in_month;
 use standards::Date;
 use store::SqliteStore;
 
@@ -81,22 +80,8 @@ fn air(a: AirArgs) -> anyhow::Result<std::process::ExitCode> {
                 .with_context(|| format!("--standard {s:?}: expected HJ633-2012 or HJ633-2026"))?,
         ),
     };
-    let (from, to) = match a.month {
-        None => (Date::new(a.year, 1, 1), Date::new(a.year, 12, 31)),
-        Some(m) if (1..=12).contains(&m) => (
-            Date::new(a.year, m, 1),
-            Date::new(a.year, m, days_in_month(a.year, m)),
-        ),
-        Some(m) => bail!("--month {m}: expected 1..=12"),
-    };
-    let (from, to) = (
-        from.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
-        to.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
-    );
-    let profile = match &a.profile {
-        Some(dir) => Profile::load_dir(dir).with_context(|| format!("{}", dir.display()))?,
-        None => Profile::dianjiang(),
-    };
+    let (from, to) = crate::report::report_period(a.year, a.month)?;
+    let profile = load_profile(&a.profile)?;
     let engine = air_engine(&profile);
     let mut store = SqliteStore::open(&a.data)
         .with_context(|| format!("opening the data folder {}", a.data.display()))?;
@@ -198,22 +183,8 @@ pub struct SourcesArgs {
 
 fn sources(a: SourcesArgs) -> anyhow::Result<std::process::ExitCode> {
     use engine::sources_report::{beijing_today, SourcesReport};
-    let (from, to) = match a.month {
-        None => (Date::new(a.year, 1, 1), Date::new(a.year, 12, 31)),
-        Some(m) if (1..=12).contains(&m) => (
-            Date::new(a.year, m, 1),
-            Date::new(a.year, m, days_in_month(a.year, m)),
-        ),
-        Some(m) => bail!("--month {m}: expected 1..=12"),
-    };
-    let (from, to) = (
-        from.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
-        to.map_err(|e| anyhow::anyhow!("--year: {e}"))?,
-    );
-    let profile = match &a.profile {
-        Some(dir) => Profile::load_dir(dir).with_context(|| format!("{}", dir.display()))?,
-        None => Profile::dianjiang(),
-    };
+    let (from, to) = crate::report::report_period(a.year, a.month)?;
+    let profile = load_profile(&a.profile)?;
     let engine = engine::SourcesEngine::from_profile(
         &profile,
         &standards::emissions::LimitLibrary::national(),
@@ -261,19 +232,12 @@ pub struct WaterArgs {
 /// Same options as `report water`.
 pub type NoiseArgs = WaterArgs;
 
-fn report_period(year: i32, month: Option<u8>) -> anyhow::Result<(Date, Date)> {
-    let (from, to) = match month {
-        None => (Date::new(year, 1, 1), Date::new(year, 12, 31)),
-        Some(m) if (1..=12).contains(&m) => (
-            Date::new(year, m, 1),
-            Date::new(year, m, days_in_month(year, m)),
-        ),
-        Some(m) => bail!("--month {m}: expected 1..=12"),
-    };
-    Ok((
-        from.map_err(|e| anyhow::anyhow!("--year {year}: {e}"))?,
-        to.map_err(|e| anyhow::anyhow!("--year {year}: {e}"))?,
-    ))
+/// The year or month a report covers; errors name the flag.
+pub(crate) fn report_period(year: i32, month: Option<u8>) -> anyhow::Result<(Date, Date)> {
+    standards::date::year_or_month(year, month).map_err(|e| match month {
+        Some(m) if !(1..=12).contains(&m) => anyhow::anyhow!("--month {m}: expected 1..=12"),
+        _ => anyhow::anyhow!("--year {year}: {e}"),
+    })
 }
 
 fn load_profile(dir: &Option<PathBuf>) -> anyhow::Result<Profile> {

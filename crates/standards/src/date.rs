@@ -33,6 +33,20 @@ pub const fn is_leap_year(year: i32) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 
+/// A reporting period of the Beijing calendar: the whole `year`, or one `month` of it, as
+/// inclusive first and last days. The error says which part is wrong (`month 13: expected
+/// 1..=12`, or the year's problem).
+pub fn year_or_month(year: i32, month: Option<u8>) -> Result<(Date, Date), DateError> {
+    match month {
+        None => Ok((Date::new(year, 1, 1)?, Date::new(year, 12, 31)?)),
+        Some(m) if (1..=12).contains(&m) => Ok((
+            Date::new(year, m, 1)?,
+            Date::new(year, m, days_in_month(year, m))?,
+        )),
+        Some(m) => Err(DateError(format!("month {m}: expected 1..=12"))),
+    }
+}
+
 /// Number of days in `month` (1–12) of `year`.
 pub const fn days_in_month(year: i32, month: u8) -> u8 {
     match month {
@@ -218,6 +232,25 @@ impl From<HourStart> for HourEnding {
 
 #[cfg(test)]
 mod tests {
+    /// Reporting periods are whole Beijing calendar months or years (GB/T 7408 days).
+    #[test]
+    fn year_or_month_periods() {
+        let (f, t) = year_or_month(2024, Some(2)).unwrap();
+        assert_eq!(
+            (f.to_string(), t.to_string()),
+            ("2024-02-01".into(), "2024-02-29".into())
+        );
+        let (f, t) = year_or_month(2025, None).unwrap();
+        assert_eq!(
+            (f.to_string(), t.to_string()),
+            ("2025-01-01".into(), "2025-12-31".into())
+        );
+        assert_eq!(
+            year_or_month(2025, Some(13)).unwrap_err().to_string(),
+            "month 13: expected 1..=12"
+        );
+    }
+
     use super::*;
 
     #[test]

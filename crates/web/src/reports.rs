@@ -24,22 +24,13 @@ pub struct PeriodQuery {
 
 /// The Beijing calendar period of a query (the year's months, or one month).
 pub(crate) fn period(q: &PeriodQuery) -> Result<(Date, Date), ApiError> {
-    use standards::date::days_in_month;
     let year = q
         .year
         .unwrap_or_else(|| crate::api::today()[..4].parse().unwrap_or(2026));
-    let (from, to) = match q.month {
-        None => (Date::new(year, 1, 1), Date::new(year, 12, 31)),
-        Some(m) if (1..=12).contains(&m) => (
-            Date::new(year, m, 1),
-            Date::new(year, m, days_in_month(year, m)),
-        ),
-        Some(m) => return Err(bad(format!("month={m}: expected 1..=12"))),
-    };
-    Ok((
-        from.map_err(|e| bad(format!("year: {e}")))?,
-        to.map_err(|e| bad(format!("year: {e}")))?,
-    ))
+    standards::date::year_or_month(year, q.month).map_err(|e| match q.month {
+        Some(m) if !(1..=12).contains(&m) => bad(format!("month={m}: expected 1..=12")),
+        _ => bad(format!("year={year}: {e}")),
+    })
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
