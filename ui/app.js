@@ -5,17 +5,22 @@ const QS = (() => {
   const AQI_COLORS = ['#00E400', '#FFFF00', '#FF7E00', '#FF0000', '#99004C', '#7E0023'];
   const AQI_NAMES = ['优', '良', '轻度污染', '中度污染', '重度污染', '严重污染'];
   // GB 3838 water class colours: I–II blue, III green, IV yellow, V orange, 劣V red.
-  const WATER_COLORS = { I: '#1E90FF', II: '#1E90FF', III: '#00B050', IV: '#FFD700', V: '#FF8C00', 'V+': '#FF0000' };
+  const WATER_COLORS = { I: '#00A0E9', II: '#00A0E9', III: '#00B050', IV: '#FFFF00', V: '#FF7E00', '劣V': '#FF0000' };
+  const waterBadge = (c) => (c ? `<span class="badge" style="background:${WATER_COLORS[c] || '#888'}">${esc(c)}类</span>` : '<span class="muted">无数据</span>');
   const KIND_NAMES = { air: '空气站', surface_water: '地表水断面', drinking_water: '饮用水水源地', noise: '噪声点',
     flue_gas: '废气排口', wastewater: '废水排口', fume: '餐饮油烟' };
   const POLLUTANTS = [['a34004', 'PM2.5'], ['a34002', 'PM10'], ['a05024', 'O₃'], ['a21004', 'NO₂'], ['a21026', 'SO₂'], ['a21005', 'CO']];
   const PRIMARY = { PM25_24H: 'PM2.5', PM10_24H: 'PM10', O3_8H: 'O₃-8h', O3_1H: 'O₃-1h', NO2_24H: 'NO₂', SO2_24H: 'SO₂', CO_24H: 'CO' };
   // Navigation: built pages have a render function; the others are shown disabled (建设中).
+  // A fourth element lists the roles that may open the page (the API's role table); the
+  // page is not in the menu for the others.
+  const STAFF = ['admin', 'monitoring', 'enforcement', 'planning'];
   const PAGES = [
-    ['overview', '总览', overview], ['air', '大气', airPage], ['water', '水'], ['sources', '污染源'],
-    ['fume', '油烟'], ['noise', '噪声'], ['alarms', '告警', alarmsPage], ['audit', '数据审核'],
+    ['overview', '总览', overview], ['air', '大气', airPage], ['water', '水', waterPage, STAFF], ['sources', '污染源', sourcesPage, STAFF],
+    ['fume', '油烟', fumePage, STAFF], ['noise', '噪声', noisePage, STAFF], ['alarms', '告警', alarmsPage], ['audit', '数据审核', auditPage, STAFF],
     ['devices', '设备', devicesPage], ['plan', '规划指标', planPage],
   ];
+  const allowed = (p) => !p[3] || p[3].includes(me.role);
   // Alarm severity colours (一般 蓝, 较重 黄, 严重 橙, 特别严重 红).
   const SEV_COLORS = { info: '#1E90FF', warning: '#FFFF00', major: '#FF7E00', critical: '#FF0000' };
   const RULE_NAMES = { exceedance: '超标', pre_warning: '预警', offline: '离线', aqi_jump: '空气质量突变', data_anomaly: '数据异常',
@@ -53,7 +58,7 @@ const QS = (() => {
     try { me = await api('/api/v1/auth/me'); } catch (e) { return; }
     $('who').textContent = `${me.display || me.user} · ${me.role_label}`;
     $('logout').onclick = async () => { await fetch('/api/v1/auth/logout', { method: 'POST' }); location.href = '/login'; };
-    $('menu').innerHTML = PAGES.map(([id, name, f]) => f
+    $('menu').innerHTML = PAGES.filter(allowed).map(([id, name, f]) => f
       ? `<a href="#${id}" id="nav-${id}">${name}</a>`
       : `<a class="disabled" id="nav-${id}" title="建设中" aria-disabled="true">${name}</a>`).join('');
     window.addEventListener('hashchange', route);
@@ -61,7 +66,7 @@ const QS = (() => {
   }
   function route() {
     const id = (location.hash || '#overview').slice(1);
-    const page = PAGES.find((p) => p[0] === id && p[2]) || PAGES[0];
+    const page = PAGES.find((p) => p[0] === id && p[2] && allowed(p)) || PAGES[0];
     document.querySelectorAll('nav.menu a').forEach((a) => a.classList.toggle('active', a.id === `nav-${page[0]}`));
     charts.splice(0).forEach((c) => c.dispose());
     $('page').innerHTML = '';
@@ -112,7 +117,7 @@ const QS = (() => {
       data: ov.sites.filter((s) => s.kind === k).map((s) => ({ name: s.name, value: [s.lon, s.lat], itemStyle: { color: colour(s) }, site: s })),
     }));
     chart('ov-map').setOption({
-      tooltip: { formatter: (p) => { const s = p.data.site; return `${esc(s.name)}<br>${KIND_NAMES[s.kind]}${s.air ? `<br>AQI ${s.air.aqi} ${aqiName(s.air.level)}` : ''}<br>设备 ${s.online}/${s.devices} 在线`; } },
+      tooltip: { formatter: (p) => { const s = p.data.site; return `${esc(s.name)}<br>${KIND_NAMES[s.kind]}${s.air ? `<br>AQI ${s.air.aqi} ${aqiName(s.air.level)}` : ''}${s.water_class ? `<br>水质 ${esc(s.water_class)}类(${esc(s.water_month)})目标 ${esc(s.target_class || '—')}类` : ''}<br>设备 ${s.online}/${s.devices} 在线`; } },
       legend: { bottom: 0, textStyle: { color: '#cfe0ff' } },
       geo: { map: boundaryRegistered ? 'county' : undefined, roam: true, itemStyle: { areaColor: '#123f7d', borderColor: '#4fa3ff' },
         label: { show: false }, emphasis: { disabled: true } },
@@ -270,6 +275,240 @@ const QS = (() => {
     await load();
   }
 
+  // ---- shared: year / month selectors ----
+  function periodPicker(prefix, withMonth) {
+    const y = new Date().getFullYear(), m = new Date().getMonth() + 1;
+    return `年份 <select id="${prefix}-year">${[y, y - 1, y - 2].map((k) => `<option>${k}</option>`).join('')}</select>
+      ${withMonth ? `月份 <select id="${prefix}-month"><option value="">全年</option>${Array.from({ length: 12 }, (_, i) => `<option value="${i + 1}"${i + 1 === m && withMonth === 'month' ? ' selected' : ''}>${i + 1}月</option>`).join('')}</select>` : ''}`;
+  }
+  const periodQuery = (prefix) => `year=${$(`${prefix}-year`).value}${$(`${prefix}-month`)?.value ? `&month=${$(`${prefix}-month`).value}` : ''}`;
+  const pct = (v) => (v == null ? '—' : `${Number(v).toFixed(1)}%`);
+  const num = (v, d = 1) => (v == null ? '—' : Number(v).toFixed(d));
+  const mp = (list) => (list && list.length ? list.map((x) => `${esc(x.name)}${x.multiple != null ? `(超III类 ${x.multiple} 倍)` : ''}`).join('、') : '—');
+
+  // ---- 水 ----
+  async function waterPage() {
+    $('page').innerHTML = `<div class="panel">${periodPicker('wa')} <span class="muted">按月评价:日均值的月均值定类(GB 3838-2002,环办〔2011〕22号)</span></div>
+      <div class="row"><div class="panel"><h2>断面水质达到或优于III类比例</h2><div id="wa-share" class="big">—</div><div id="wa-share-text" style="text-align:center"></div></div>
+        <div class="panel"><h2>饮用水水源地达标率</h2><div id="wa-dw"></div></div>
+        <div class="panel"><h2>图例</h2><div>${['I', 'III', 'IV', 'V', '劣V'].map((c) => `${waterBadge(c === 'I' ? 'I' : c)}${c === 'I' ? '<span class="muted">(I–II)</span>' : ''}`).join(' ')}</div>
+          <p class="muted">单元格为当月水质类别;红框为未达到目标类别。悬停查看主要污染物及超标倍数。</p></div></div>
+      <div class="panel"><h2>地表水断面逐月水质类别(对照目标)</h2><table class="data wgrid" id="wa-grid"></table></div>
+      <div class="panel"><h2>饮用水水源地逐月达标情况</h2><table class="data wgrid" id="wa-sources"></table></div>
+      <div class="panel"><h2>湖库营养状态(综合营养状态指数 TLI)</h2><table class="data" id="wa-tli"></table></div>`;
+    const months = Array.from({ length: 12 }, (_, i) => i + 1);
+    const load = async () => {
+      const y = $('wa-year').value;
+      const r = await api(`/api/v1/reports/water?year=${y}`);
+      const sh = r.share_iii_or_better;
+      $('wa-share').textContent = pct(sh.pct);
+      $('wa-share-text').innerHTML = `参评断面 ${sh.evaluated} / ${sh.sections} 个,达到或优于III类 ${sh.at_or_better} 个<br><span class="muted">全县河流水质状况:${esc(r.river_status.status || '无数据')}</span>`;
+      const dw = r.drinking_water;
+      $('wa-dw').innerHTML = [['城镇(县级及以上)', dw.urban], ['乡镇(千吨万人)', dw.township]].map(([n, c]) =>
+        `<div class="kv"><span>${n}</span><b>${pct(c.rate_pct)}</b></div><div class="kv"><span class="muted">达标 / 评价 源·月;水源地(有数据)</span><span class="muted">${c.compliant} / ${c.assessed};${c.sources}(${c.sources_with_data})</span></div>`).join('');
+      const cell = (mo, target) => {
+        if (!mo || !mo.class) return '<td class="wcell muted">—</td>';
+        const miss = mo.met === false;
+        return `<td class="wcell${miss ? ' miss' : ''}" style="background:${WATER_COLORS[mo.class]}" title="${esc(`${mo.period} ${mo.class}类 ${mo.status || ''} 目标${target || '—'}类 ${mo.met ? '达标' : '未达标'};主要污染物:${mp(mo.main_pollutants).replace(/<[^>]+>/g, '')};${mo.days}天`)}">${esc(mo.class)}</td>`;
+      };
+      $('wa-grid').innerHTML = `<tr><th>断面</th><th>河流</th><th>目标</th>${months.map((m) => `<th>${m}月</th>`).join('')}<th>年度</th><th>达标</th><th>主要污染物(超标倍数)</th></tr>` +
+        r.sections.map((s) => {
+          const by = {}; s.months.forEach((mo) => { by[Number(mo.period.slice(5, 7))] = mo; });
+          return `<tr data-site="${esc(s.site)}"><td>${esc(s.name)}</td><td>${esc(s.river || '—')}</td><td>${esc(s.target_class || '—')}</td>${months.map((m) => cell(by[m], s.target_class)).join('')}
+            <td>${waterBadge(s.class)}</td><td class="${s.met === false ? 'off' : s.met ? 'on' : ''}">${s.met == null ? '—' : s.met ? '达标' : '未达标'}</td><td>${mp(s.main_pollutants)}</td></tr>`;
+        }).join('');
+      const scope = { urban: '城镇', township: '乡镇' };
+      $('wa-sources').innerHTML = `<tr><th>水源地</th><th>类型</th>${months.map((m) => `<th>${m}月</th>`).join('')}<th>达标月 / 评价月</th><th>达标率</th></tr>` +
+        dw.sources.map((s) => {
+          const by = {}; s.months.forEach((mo) => { by[Number(mo.month.slice(5, 7))] = mo; });
+          return `<tr data-site="${esc(s.site)}"><td>${esc(s.name)}</td><td>${scope[s.scope] || esc(s.scope)}</td>${months.map((m) => { const mo = by[m];
+            return !mo || !mo.class ? '<td class="wcell muted">—</td>'
+              : `<td class="wcell${mo.compliant ? '' : ' miss'}" style="background:${WATER_COLORS[mo.class]}" title="${esc(`${mo.month} ${mo.class}类 ${mo.compliant ? '达标' : '不达标'}${mo.failed.length ? ` 超标项目:${mo.failed.join('、')}` : ''};${mo.days}天`)}">${mo.compliant ? '✓' : '✗'}</td>`; }).join('')}
+            <td>${s.compliant_months} / ${s.assessed_months}</td><td>${s.assessed ? pct(s.rate_pct) : '<span class="muted">未评价</span>'}</td></tr>`;
+        }).join('');
+      const lakes = [...r.sections.map((s) => ({ name: s.name, kind: '断面', tli: s.tli })), ...dw.sources.map((s) => ({ name: s.name, kind: '水源地', tli: s.tli }))].filter((x) => x.tli);
+      $('wa-tli').innerHTML = '<tr><th>湖库</th><th>类型</th><th>TLI</th><th>营养状态</th><th>说明</th></tr>' + (lakes.length ? lakes.map((x) =>
+        `<tr><td>${esc(x.name)}</td><td>${x.kind}</td><td>${x.tli.value ?? '—'}</td><td>${esc(x.tli.state || '无法评价')}</td>
+         <td>${x.tli.missing.length ? `<span class="off">缺少 ${esc(x.tli.missing.join('、'))} 的监测数据,不作估算</span>` : '—'}</td></tr>`).join('')
+        : '<tr><td colspan="5" class="muted">无湖库点位</td></tr>');
+    };
+    $('wa-year').onchange = load;
+    await load();
+  }
+
+  // ---- 污染源 ----
+  async function sourcesPage() {
+    $('page').innerHTML = `<div class="panel">${periodPicker('so', 'month')} <span class="muted" id="so-note"></span></div>
+      <div class="panel"><h2>企业排口:有效小时、超标事件、排放总量</h2><table class="data clickable" id="so-table"></table></div>
+      <div class="panel" id="so-detail"><p class="muted">选择一个排口查看污染物与超标事件</p></div>`;
+    const KN = { flue_gas: '废气', wastewater: '废水' };
+    let rep = null;
+    const show = (site) => {
+      let o = null, ent = null;
+      rep.enterprises.forEach((e) => e.outlets.forEach((x) => { if (x.site === site) { o = x; ent = e; } }));
+      if (!o) return;
+      $('so-table').querySelectorAll('tr[data-id]').forEach((tr) => tr.classList.toggle('sel', tr.dataset.id === site));
+      const pname = {}; o.pollutants.forEach((p) => { pname[p.code] = p.name; });
+      $('so-detail').innerHTML = `<h2>${esc(ent.name)} · ${esc(o.name)}(${esc(o.site)})</h2>
+        <p class="muted">执行标准:${esc(o.standard || '—')}${o.reference_o2_pct != null ? `;基准氧含量 ${o.reference_o2_pct}%` : ''};有效小时 ${o.hours_valid} / 有数据小时 ${o.hours_with_data}</p>
+        <div class="row"><div class="panel"><h2>污染物</h2><table class="data" id="so-pollutants"><tr><th>污染物</th><th>限值</th><th>有效小时</th><th>超标小时</th><th>最大值</th><th>最大超标倍数</th><th>排放量 kg</th></tr>${o.pollutants.map((p) =>
+          `<tr><td>${esc(p.name)} <span class="muted">${esc(p.code)}</span></td><td title="${esc(p.limit_source || '')}">${p.limit_upper ?? ''}${p.limit_lower != null ? ` 下限 ${p.limit_lower}` : ''} ${esc(p.unit)}</td><td>${p.hours_valid} / ${p.hours_with_data}</td>
+           <td class="${p.hours_exceeding ? 'off' : ''}">${p.hours_exceeding}</td><td>${p.max_value ?? '—'}</td><td>${p.worst_multiple ?? '—'}</td><td>${p.total_kg ?? '—'}</td></tr>`).join('')}
+          ${o.flow_m3 != null ? `<tr><td>废气/废水流量</td><td></td><td></td><td></td><td></td><td></td><td>${o.flow_m3} m³</td></tr>` : ''}</table></div>
+        <div class="panel"><h2>超标事件</h2><table class="data" id="so-events"><tr><th>污染物</th><th>开始</th><th>结束</th><th>小时数</th><th>峰值</th><th>限值</th><th>超标倍数</th></tr>${o.events.length ? o.events.map((e) =>
+          `<tr><td>${esc(pname[e.code] || e.code)}</td><td>${bj(e.start)}</td><td>${e.open || !e.end ? '<span class="off">持续中</span>' : bj(e.end)}</td><td>${e.hours}</td><td>${e.peak}</td><td>${e.limit}${e.bound === 'lower' ? '(下限)' : ''}</td><td>${e.peak_multiple ?? '—'}</td></tr>`).join('')
+          : '<tr><td colspan="7" class="muted">本期无超标事件</td></tr>'}</table></div></div>`;
+    };
+    let seq = 0; // a later period wins over an earlier one still in flight
+    const load = async () => {
+      const n = ++seq;
+      const r = await api(`/api/v1/reports/sources?${periodQuery('so')}`);
+      if (n !== seq) return;
+      rep = r;
+      $('so-note').textContent = `${rep.from} 至 ${rep.to},共 ${rep.period_hours} 小时;超标倍数 = (C − 限值) / 限值`;
+      const rows = [];
+      rep.enterprises.forEach((e) => e.outlets.forEach((o) => rows.push([e, o])));
+      const kg = (o) => o.pollutants.filter((p) => p.total_kg != null).map((p) => `${esc(p.name)} ${p.total_kg}`).join(';') || '—';
+      $('so-table').innerHTML = '<tr><th>企业</th><th>排口</th><th>类型</th><th>有效小时 / 有数据小时</th><th>超标事件</th><th>超标小时</th><th>最大超标倍数</th><th>排放总量 kg</th></tr>' + rows.map(([e, o]) =>
+        `<tr data-id="${esc(o.site)}"><td>${esc(e.name)}</td><td>${esc(o.name)}</td><td>${KN[o.kind] || esc(o.kind)}</td><td>${o.hours_valid} / ${o.hours_with_data}</td>
+         <td class="${o.events_count ? 'off' : ''}">${o.events_count}</td><td>${o.event_hours}</td><td>${o.worst_multiple ?? '—'}</td><td>${kg(o)}</td></tr>`).join('');
+      $('so-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => show(tr.dataset.id); });
+      const first = rows.find(([, o]) => o.events_count) || rows.find(([, o]) => o.hours_with_data) || rows[0];
+      if (first) show(first[1].site);
+    };
+    $('so-year').onchange = load; $('so-month').onchange = load;
+    await load();
+  }
+
+  // ---- 油烟 ----
+  async function fumePage() {
+    $('page').innerHTML = `<div class="panel">${periodPicker('fu', 'month')} <span class="muted" id="fu-note"></span></div>
+      <div class="row"><div class="panel"><h2>油烟在线监控概况</h2><div id="fu-fleet"></div></div>
+        <div class="panel"><h2>餐饮单位分布</h2><div id="fu-map" class="chart"></div></div></div>
+      <div class="panel"><h2>餐饮单位(点击表头排序)</h2><table class="data sortable" id="fu-table"></table></div>`;
+    const [sites, geo] = await Promise.all([api('/api/v1/sites?kind=fume&per_page=10000'), boundaryRegistered ? null : api('/api/v1/boundary').catch(() => null)]);
+    if (geo) { echarts.registerMap('county', typeof geo === 'string' ? JSON.parse(geo) : geo); boundaryRegistered = true; }
+    const where = {}; sites.items.forEach((x) => { where[x.code] = x; });
+    const COLS = [['name', '餐饮单位'], ['town', '乡镇'], ['days_with_data', '有数据天数'], ['online_rate', '在线率 %'], ['readings', '读数'], ['readings_over', '超标读数'],
+      ['hours_over', '超标小时'], ['max_value', '最大浓度 mg/m³'], ['unpurified_occurrences', '风机开净化器关(次)'], ['unpurified_minutes', '未净化分钟'],
+      ['purifier_run_hours_since_cleaning', '净化器累计运行 h'], ['cleaning_due', '应清洗']];
+    let list = [], key = 'readings_over', desc = true;
+    const draw = () => {
+      const sorted = [...list].sort((a, b) => { const x = a[key] ?? -1, y = b[key] ?? -1; return (x < y ? -1 : x > y ? 1 : 0) * (desc ? -1 : 1); });
+      $('fu-table').innerHTML = `<tr>${COLS.map(([k, n]) => `<th data-k="${k}">${n}${k === key ? (desc ? ' ▼' : ' ▲') : ''}</th>`).join('')}</tr>` + sorted.map((r) =>
+        `<tr><td>${esc(r.name)}</td><td>${esc(r.town)}</td><td>${r.days_with_data}</td><td>${num(r.online_rate)}</td><td>${r.readings}</td><td class="${r.readings_over ? 'off' : ''}">${r.readings_over}</td>
+         <td>${r.hours_over}</td><td>${r.max_value ?? '—'}</td><td class="${r.unpurified_occurrences ? 'off' : ''}">${r.unpurified_occurrences}</td><td>${r.unpurified_minutes}</td>
+         <td>${num(r.purifier_run_hours_since_cleaning)}</td><td>${r.cleaning_due ? '<span class="off">是</span>' : '否'}</td></tr>`).join('');
+      $('fu-table').querySelectorAll('th[data-k]').forEach((th) => { th.onclick = () => { if (key === th.dataset.k) desc = !desc; else { key = th.dataset.k; desc = true; } draw(); }; });
+    };
+    let seq = 0; // a later period wins over an earlier one still in flight
+    const load = async () => {
+      const n = ++seq;
+      const rep = await api(`/api/v1/reports/sources?${periodQuery('fu')}`);
+      if (n !== seq) return;
+      const f = rep.fume;
+      $('fu-note').textContent = `${rep.from} 至 ${rep.to};限值 ${f.limit_mg_m3} mg/m³(GB 18483-2001);评价 ${f.days_evaluated} 天`;
+      $('fu-fleet').innerHTML = [['监控餐饮单位', f.monitored], ['有数据单位', f.reporting], ['在线率', pct(f.online_rate)], ['超标单位', f.restaurants_with_exceedances],
+        ['超标读数 / 超标小时', `${f.readings_over} / ${f.hours_over}`], ['风机开、净化器关(单位 / 次 / 分钟)', `${f.unpurified_restaurants} / ${f.unpurified_occurrences} / ${f.unpurified_minutes}`],
+        ['净化器应清洗', f.cleaning_due]].map(([k, v]) => `<div class="kv"><span>${k}</span><b class="fu-fig">${esc(v)}</b></div>`).join('');
+      list = f.restaurants;
+      draw();
+      const colour = (r) => (r.readings_over || r.unpurified_occurrences ? '#FF0000' : r.days_with_data ? '#00E400' : '#6d87a8');
+      const pts = list.filter((r) => where[r.site]).map((r) => ({ name: r.name, value: [where[r.site].lon, where[r.site].lat], itemStyle: { color: colour(r) }, r }));
+      chart('fu-map').setOption({
+        tooltip: { formatter: (p) => `${esc(p.data.name)}<br>在线率 ${num(p.data.r.online_rate)}%<br>超标读数 ${p.data.r.readings_over};未净化 ${p.data.r.unpurified_occurrences} 次` },
+        geo: { map: boundaryRegistered ? 'county' : undefined, roam: true, itemStyle: { areaColor: '#123f7d', borderColor: '#4fa3ff' }, label: { show: false }, emphasis: { disabled: true } },
+        series: [{ type: 'scatter', coordinateSystem: 'geo', symbolSize: 5, data: pts }],
+      });
+    };
+    $('fu-year').onchange = load; $('fu-month').onchange = load;
+    await load();
+  }
+
+  // ---- 噪声 ----
+  async function noisePage() {
+    $('page').innerHTML = `<div class="panel">${periodPicker('no', 'year')} <span class="muted">昼间 06:00–22:00,夜间 22:00–次日06:00;等效声级能量平均(GB 3096-2008)</span></div>
+      <div class="panel"><h2>噪声监测点位对照功能区限值</h2><table class="data clickable" id="no-table"></table></div>
+      <div class="panel"><h2 id="no-title">逐日昼夜等效声级</h2><div id="no-chart" class="chart"></div></div>`;
+    const ZONE = { 0: '0类', 1: '1类', 2: '2类', 3: '3类', '4a': '4a类', '4b': '4b类' };
+    let rep = null;
+    const show = (site) => {
+      const p = rep.points.find((x) => x.site === site);
+      if (!p) return;
+      $('no-title').textContent = `逐日昼夜等效声级:${p.name}`;
+      chart('no-chart').setOption({
+        tooltip: { trigger: 'axis' }, legend: { textStyle: { color: '#cfe0ff' } },
+        xAxis: { type: 'category', data: p.daily.map((d) => d.date), axisLabel: { color: '#9fc3ee' } }, yAxis: { type: 'value', name: 'dB(A)', min: 30, axisLabel: { color: '#9fc3ee' } },
+        series: [{ name: '昼间 Ld', type: 'line', data: p.daily.map((d) => d.ld), markLine: { symbol: 'none', data: [{ yAxis: p.day_limit, name: '昼间限值' }], lineStyle: { color: '#FF7E00' } } },
+          { name: '夜间 Ln', type: 'line', data: p.daily.map((d) => d.ln), markLine: { symbol: 'none', data: [{ yAxis: p.night_limit, name: '夜间限值' }], lineStyle: { color: '#FF0000' } } }],
+      });
+    };
+    const lv = (v, lim, ok) => (v == null ? '—' : `<span class="${ok === false ? 'off' : 'on'}">${num(v)}</span> / ${lim}`);
+    const load = async () => {
+      rep = await api(`/api/v1/reports/noise?${periodQuery('no')}`);
+      $('no-table').innerHTML = '<tr><th>点位</th><th>功能区</th><th>昼间 Ld 均值 / 限值</th><th>夜间 Ln 均值 / 限值</th><th>昼间达标天数比例</th><th>夜间达标天数比例</th><th>有效昼 / 夜</th></tr>' + rep.points.map((p) =>
+        `<tr data-id="${esc(p.site)}"><td>${esc(p.name)}</td><td>${ZONE[p.zone] || esc(p.zone)}</td><td>${lv(p.ld_mean, p.day_limit, p.ld_mean_compliant)}</td><td>${lv(p.ln_mean, p.night_limit, p.ln_mean_compliant)}</td>
+         <td>${pct(p.day_compliance_pct)} <span class="muted">(${p.day_compliant_days}/${p.days})</span></td><td>${pct(p.night_compliance_pct)} <span class="muted">(${p.night_compliant_days}/${p.nights})</span></td><td>${p.days} / ${p.nights}</td></tr>`).join('');
+      $('no-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => show(tr.dataset.id); });
+      const first = rep.points.find((p) => p.days || p.nights) || rep.points[0];
+      if (first) show(first.site);
+    };
+    $('no-year').onchange = load; $('no-month').onchange = load;
+    await load();
+  }
+
+  // ---- 数据审核 ----
+  async function auditPage() {
+    const canMark = ['admin', 'monitoring'].includes(me.role);
+    const sites = (await api('/api/v1/sites?per_page=10000')).items.filter((x) => x.kind !== 'fume');
+    const local = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 16);
+    $('page').innerHTML = `<div class="panel"><h2>查找监测数据</h2><div class="form">
+      点位 <select id="au-site">${sites.map((x) => `<option value="${esc(x.code)}">${esc(x.name)}(${esc(KIND_NAMES[x.kind] || x.kind)})</option>`).join('')}</select>
+      污染物代码 <input class="f" id="au-code" placeholder="如 a34004,留空为全部" style="width:160px">
+      数据类型 <select id="au-period"><option value="hour">小时值</option><option value="min">分钟值</option><option value="day">日均值</option><option value="rtd">实时值</option></select>
+      开始 <input class="f" id="au-from" type="datetime-local" value="${local(Date.now() - 86400e3)}"> 结束 <input class="f" id="au-to" type="datetime-local" value="${local(Date.now())}">
+      <button class="act" id="au-find">查询</button> <span class="muted" id="au-count"></span></div>
+      ${canMark ? '<div class="form">审核原因 <input class="f" id="au-reason" style="width:360px" placeholder="必填,如:停电恢复后仪器异常"> <span class="error" id="au-msg"></span></div>' : '<p class="muted">仅监测人员和系统管理员可标记数据有效性</p>'}
+      <table class="data" id="au-values"></table></div>
+      <div class="panel"><h2>审核记录</h2><a class="muted" href="/api/v1/audit-marks?format=csv">导出 CSV</a><table class="data" id="au-trail"></table></div>`;
+    const MARK = { invalid: '<span class="off">已标记无效</span>', valid: '<span class="on">已标记有效</span>' };
+    let seq = 0; // a later query wins over an earlier one still in flight
+    const find = async () => {
+      const n = ++seq;
+      const q = new URLSearchParams({ site: $('au-site').value, period: $('au-period').value, from: $('au-from').value, to: $('au-to').value, raw: 'true', per_page: '500' });
+      if ($('au-code').value.trim()) q.set('code', $('au-code').value.trim());
+      const r = await api(`/api/v1/values?${q}`);
+      if (n !== seq) return;
+      $('au-count').textContent = `共 ${r.total} 条${r.total > 500 ? ',显示前500条' : ''}`;
+      $('au-values').innerHTML = `<tr><th>时间</th><th>污染物</th><th>字段</th><th>数值</th><th>标记位</th><th>有效</th><th>审核</th>${canMark ? '<th>操作</th>' : ''}</tr>` + r.items.map((v, i) =>
+        `<tr data-i="${i}"><td>${bj(v.time)}</td><td>${esc(v.code)}</td><td>${esc(v.field)}</td><td>${esc(v.value)}</td><td>${esc(v.flag || '—')}</td><td>${v.valid ? '是' : '<span class="off">否</span>'}</td>
+         <td>${MARK[v.mark] || '—'}</td>${canMark ? '<td><button class="act au-inv">标记无效</button> <button class="act au-val">标记有效</button></td>' : ''}</tr>`).join('');
+      const mark = async (v, valid) => {
+        try {
+          await api('/api/v1/audit-marks', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ site: v.site, code: v.code, field: v.field, period: v.period, time: v.time, valid, reason: $('au-reason').value }) });
+          $('au-msg').textContent = '';
+          await find(); await trail();
+        } catch (e) { $('au-msg').textContent = `标记失败:${e.message}`; }
+      };
+      $('au-values').querySelectorAll('tr[data-i]').forEach((tr) => {
+        const v = r.items[Number(tr.dataset.i)];
+        tr.querySelector('.au-inv')?.addEventListener('click', () => mark(v, false));
+        tr.querySelector('.au-val')?.addEventListener('click', () => mark(v, true));
+      });
+    };
+    const trail = async () => {
+      const r = await api('/api/v1/audit-marks?per_page=200');
+      const ST = { none: '未标记', invalid: '无效', valid: '有效' };
+      $('au-trail').innerHTML = '<tr><th>时间</th><th>操作人</th><th>点位</th><th>污染物</th><th>数据时间</th><th>类型</th><th>变更</th><th>原因</th></tr>' + (r.items.length ? r.items.map((e) =>
+        `<tr><td>${bj(e.at)}</td><td>${esc(e.by)}</td><td>${esc(e.site)}</td><td>${esc(e.code)} ${esc(e.field)}</td><td>${bj(e.time)}</td><td>${esc(e.period)}</td>
+         <td>${ST[e.before] || esc(e.before)} → ${ST[e.after] || esc(e.after)}</td><td>${esc(e.reason)}</td></tr>`).join('')
+        : '<tr><td colspan="8" class="muted">暂无审核记录</td></tr>');
+    };
+    $('au-find').onclick = () => find().catch((e) => { $('au-count').textContent = `查询失败:${e.message}`; });
+    await Promise.all([find(), trail()]);
+  }
+
   // ---- 告警 ----
   const bj = (t) => (t ? t.replace('T', ' ').slice(0, 16) : '—');
   async function alarmsPage() {
@@ -356,7 +595,7 @@ const QS = (() => {
       `<tr><td>${esc(s.name)}</td><td>${esc(s.air?.date || '—')}</td><td>${s.air?.aqi ?? '—'}</td><td><span class="badge" style="background:${aqiColor(s.air?.level)}">${aqiName(s.air?.level)}</span></td><td>${esc(primary(s.air?.primary))}</td></tr>`).join(''));
     const TN = { surface_water: '地表水断面', drinking_water: '饮用水水源地' };
     $('pub-water').insertAdjacentHTML('beforeend', r.water.map((w) =>
-      `<tr><td>${esc(w.name)}</td><td>${TN[w.kind]}</td><td><span class="badge" style="background:${WATER_COLORS[w.target_class] || '#888'}">${esc(w.target_class || '—')}</span></td><td>${esc(w.class || '评价建设中')}</td></tr>`).join(''));
+      `<tr><td>${esc(w.name)}</td><td>${TN[w.kind]}</td><td><span class="badge" style="background:${WATER_COLORS[w.target_class] || '#888'}">${esc(w.target_class || '—')}</span></td><td>${w.class ? `<span class="badge" style="background:${WATER_COLORS[w.class] || '#888'}">${esc(w.class)}</span> <span class="muted">${esc(w.month || '')}</span>` : '暂无数据'}</td></tr>`).join(''));
     const days = r.county_days.filter((d) => d.aqi != null);
     const c = echarts.init($('pub-trend'));
     c.setOption({ tooltip: { trigger: 'axis' }, xAxis: { type: 'category', data: days.map((d) => d.date.slice(5)), axisLabel: { color: '#9fc3ee' } },

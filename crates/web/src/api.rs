@@ -360,6 +360,14 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
         .collect();
     let alarms = crate::alarms::counts(s, p)?;
     let indicators = crate::indicators::overview_summary(s, p)?;
+    let water = water_latest(s)?;
+    let mut sites = sites;
+    for v in sites.iter_mut() {
+        if let Some(w) = v["code"].as_str().and_then(|c| water.get(c)) {
+            v["water_class"] = w["class"].clone();
+            v["water_month"] = w["month"].clone();
+        }
+    }
     Ok(json!({
         "alarms": alarms,
         "indicators": indicators,
@@ -369,8 +377,57 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
         "county_air": latest.get(store::COUNTY_SITE).map(air_day_json),
         "devices": {"total": total, "online": on, "offline": total - on},
         "sites": sites,
-        "water_note": "水质类别评价由水环境模块提供(建设中)",
+        "water_note": "水质点位按最近有数据月份的水质类别着色(GB 3838-2002)",
     }))
+}
+
+/// Latest month's class of every surface-water section and drinking-water source, over the
+/// current and the previous month: `site → {"class", "month"}`. Cached until the water
+/// watermark moves (at most `REPORT_TTL`).
+fn water_latest(s: &AppState) -> Result<serde_json::Map<String, Value>, ApiError> {
+    use standards::Date;
+    use store::Store as _;
+    let t = today();
+    let (y, m): (i32, u8) = (t[..4].parse().unwrap_or(2026), t[5..7].parse().unwrap_or(1));
+    let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+    let from = Date::new(py, pm, 1).map_err(|e| bad(e.to_string()))?;
+    let to =
+        Date::new(y, m, standards::date::days_in_month(y, m)).map_err(|e| bad(e.to_string()))?;
+    let stamp = {
+        let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+        d.watermark(engine::water::WATERMARK)?.unwrap_or(0)
+    };
+    let body = s.reports.get_or(
+        &format!("overview-water:{from}"),
+        stamp,
+        crate::REPORT_TTL,
+        || {
+            let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+            let rep = engine::WaterReport::build(&*d, &s.water, from, to)
+                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let mut out = serde_json::Map::new();
+            for sec in &rep.sections {
+                if let Some(mo) = sec.months.iter().rev().find(|x| x.class.is_some()) {
+                    out.insert(
+                        sec.site.clone(),
+                        json!({"class": mo.class, "month": mo.period}),
+                    );
+                }
+            }
+            for src in &rep.drinking_water.sources {
+                if let Some(mo) = src.months.iter().rev().find(|x| x.class.is_some()) {
+                    out.insert(
+                        src.site.clone(),
+                        json!({"class": mo.class, "month": mo.month}),
+                    );
+                }
+            }
+            Ok(bytes::Bytes::from(
+                serde_json::to_vec(&out).unwrap_or_default(),
+            ))
+        },
+    )?;
+    Ok(serde_json::from_slice(&body).unwrap_or_default())
 }
 
 pub async fn boundary(State(s): State<AppState>) -> Res {
@@ -390,6 +447,7 @@ pub async fn public_air(State(s): State<AppState>) -> Res {
         let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
         r.air_days(Some(store::COUNTY_SITE), &days_ago(30), &today())?
     };
+    let water = water_latest(&s)?;
     let stations: Vec<Value> = s
         .profile
         .sites_by_kind(profile::SiteKind::Air)
@@ -400,7 +458,8 @@ pub async fn public_air(State(s): State<AppState>) -> Res {
         .sites
         .iter()
         .filter(|x| matches!(x.kind, profile::SiteKind::SurfaceWater | profile::SiteKind::DrinkingWater))
-        .map(|x| json!({"name": x.name, "kind": x.kind.as_str(), "target_class": x.target_class().map(|c| format!("{c:?}")), "class": Value::Null}))
+        .map(|x| json!({"name": x.name, "kind": x.kind.as_str(), "target_class": x.target_class().map(|c| format!("{c:?}")),
+                        "class": water.get(&x.code).map(|w| w["class"].clone()), "month": water.get(&x.code).map(|w| w["month"].clone())}))
         .collect();
     Ok(Json(json!({
         "county": s.profile.county.name,
@@ -567,10 +626,13 @@ pub struct ValueQuery {
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// `raw=true`: the values as stored (also those an operator marked invalid), each with its
+    /// audit `mark` (`invalid`/`valid`/null). Default: the audited view the reports read.
+    raw: Option<bool>,
 }
 
 const VALUE_COLS: &[&str] = &[
-    "mn", "site", "code", "field", "period", "time", "value", "flag", "valid",
+    "mn", "site", "code", "field", "period", "time", "value", "flag", "valid", "mark",
 ];
 
 pub async fn values(
@@ -619,8 +681,29 @@ pub async fn values(
         period,
         from: Some(from),
         to: Some(to),
-        ..Default::default()
+        raw: q.raw.unwrap_or(false),
     };
+    // Current marks (latest trail entry per value) for the raw view.
+    let marks: std::collections::HashMap<(String, String, String, String, i64), String> =
+        if filter.raw {
+            use store::quality::QualityStore;
+            let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+            d.audit_trail(q.site.as_deref(), None, None)?
+                .into_iter()
+                .map(|e| {
+                    let k = (
+                        e.site,
+                        e.code,
+                        e.field,
+                        e.period.as_str().to_string(),
+                        e.time,
+                    );
+                    (k, e.after)
+                })
+                .collect()
+        } else {
+            Default::default()
+        };
     let (skip, take) = paging.window()?;
     let mut items = Vec::new();
     let mut total = 0usize;
@@ -631,11 +714,32 @@ pub async fn values(
                 return Ok(());
             }
             if total >= skip && items.len() < take {
+                let mark = if filter.raw {
+                    marks
+                        .get(&(
+                            m.site.clone(),
+                            m.code.clone(),
+                            m.field.clone(),
+                            m.period.as_str().to_string(),
+                            m.time,
+                        ))
+                        .filter(|a| a.as_str() != "none")
+                        .cloned()
+                } else {
+                    None
+                };
+                // An operator's mark overrides the device flag (the audited view's rule).
+                let valid = match mark.as_deref() {
+                    Some("invalid") => false,
+                    Some("valid") => true,
+                    _ => engine::air::hour_is_valid(m),
+                };
                 items.push(json!({
                     "mn": m.mn, "site": m.site, "code": m.code, "field": m.field,
                     "period": m.period.as_str(), "time": model::format_beijing(m.time),
                     "value": m.text, "flag": m.flag,
-                    "valid": engine::air::hour_is_valid(m),
+                    "valid": valid,
+                    "mark": mark,
                 }));
             }
             total += 1;

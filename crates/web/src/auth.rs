@@ -257,6 +257,18 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     r(
         "GET",
+        "/api/v1/audit-marks",
+        Access::Roles(STAFF),
+        "数据审核: the audit-mark trail, newest first (site, from, to; paginated, csv)",
+    ),
+    r(
+        "POST",
+        "/api/v1/audit-marks",
+        Access::Roles(OPS),
+        "数据审核: mark a stored value valid/invalid {site, code, field, period, time, valid, reason}",
+    ),
+    r(
+        "GET",
         "/api/v1/summary",
         Access::Roles(STAFF),
         "platform figures",

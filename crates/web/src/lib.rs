@@ -18,6 +18,7 @@ use store::{SqliteStore, Store};
 
 mod alarms;
 mod api;
+mod audit_marks;
 pub mod auth;
 mod indicators;
 pub mod openapi;
@@ -261,6 +262,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/indicators/{code}/entries",
             get(indicators::entries).post(indicators::add_entry),
+        )
+        .route(
+            "/api/v1/audit-marks",
+            get(audit_marks::trail).post(audit_marks::mark),
         )
         .route("/api/v1/alarms", get(alarms::list))
         .route("/api/v1/alarms/{id}", get(alarms::show))

@@ -17,6 +17,7 @@ struct Env {
     app: axum::Router,
     state: AppState,
     _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
     _writer_thread: std::thread::JoinHandle<()>,
 }
 
@@ -142,6 +143,7 @@ fn env() -> Env {
     Env {
         app: web::router(state.clone()),
         state,
+        dir: dir.path().to_path_buf(),
         _dir: dir,
         _writer_thread: writer_thread,
     }
@@ -1105,4 +1107,260 @@ async fn reports_over_http() {
         .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
     }
+}
+
+#[tokio::test]
+async fn audit_marks_roles_input_trail_and_audit_log() {
+    let e = env();
+    let mon = login(&e.app, "mon").await;
+    let air = e
+        .state
+        .profile
+        .sites_by_kind(profile::SiteKind::Air)
+        .next()
+        .unwrap()
+        .code
+        .clone();
+    // Find the value as the page does (raw view).
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/values?site={air}&period=hour&raw=true"),
+        Some(&mon),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let item = v["items"][0].clone();
+    assert_eq!(item["mark"], Value::Null, "{item}");
+    let time = item["time"].as_str().unwrap().to_string();
+    let body = |valid: bool, reason: &str| {
+        json!({"site": air, "code": "a34004", "field": "Avg", "period": "hour", "time": time,
+               "valid": valid, "reason": reason})
+    };
+    // Only admin and monitoring mark.
+    for user in ["enf", "plan", "town", "ent"] {
+        let c = login(&e.app, user).await;
+        let (s, _, _) = call(
+            &e.app,
+            "POST",
+            "/api/v1/audit-marks",
+            Some(&c),
+            Some(body(false, "x")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
+    }
+    // Bad input: 400 saying what is wrong.
+    for (b, what) in [
+        (body(false, "  "), "reason"),
+        (
+            {
+                let mut b = body(false, "r");
+                b.as_object_mut().unwrap().remove("site");
+                b
+            },
+            "site",
+        ),
+        (
+            {
+                let mut b = body(false, "r");
+                b["valid"] = json!("yes");
+                b
+            },
+            "valid",
+        ),
+        (
+            {
+                let mut b = body(false, "r");
+                b["period"] = json!("week");
+                b
+            },
+            "period=week",
+        ),
+        (
+            {
+                let mut b = body(false, "r");
+                b["time"] = json!("yesterday");
+                b
+            },
+            "time=yesterday",
+        ),
+    ] {
+        let (s, v, _) = call(&e.app, "POST", "/api/v1/audit-marks", Some(&mon), Some(b)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{what}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains(what), "{what}: {v}");
+    }
+    // A value that is not stored: 400 naming where.
+    let mut b = body(false, "r");
+    b["time"] = json!("2020-01-01T00:00");
+    let (s, v, _) = call(&e.app, "POST", "/api/v1/audit-marks", Some(&mon), Some(b)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let d = v["detail"].as_str().unwrap();
+    assert!(d.contains("no stored value") && d.contains(&air), "{d}");
+    // Unknown site: 404.
+    let mut b = body(false, "r");
+    b["site"] = json!("NOPE");
+    let (s, _, _) = call(&e.app, "POST", "/api/v1/audit-marks", Some(&mon), Some(b)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Mark invalid: gone from the audited view, shown with its mark in the raw view.
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/audit-marks",
+        Some(&mon),
+        Some(body(false, "停电恢复后仪器异常")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["before"].as_str(), v["after"].as_str(), v["by"].as_str()),
+        (Some("none"), Some("invalid"), Some("mon"))
+    );
+    let (_, v, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/values?site={air}&period=hour"),
+        Some(&mon),
+        None,
+    )
+    .await;
+    assert_eq!(v["total"], 0, "audited view leaves it out: {v}");
+    let (_, v, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/values?site={air}&period=hour&raw=true"),
+        Some(&mon),
+        None,
+    )
+    .await;
+    assert_eq!(v["items"][0]["mark"], "invalid", "{v}");
+    assert_eq!(v["items"][0]["valid"], false, "{v}");
+    // Then valid again (admin): the trail holds both, newest first; enforcement reads it.
+    let admin = login(&e.app, "admin").await;
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/audit-marks",
+        Some(&admin),
+        Some(body(true, "复核无误")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let enf = login(&e.app, "enf").await;
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/audit-marks?per_page=1",
+        Some(&enf),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["total"], 2, "{v}");
+    assert_eq!(v["items"][0]["after"], "valid");
+    assert_eq!(v["items"][0]["before"], "invalid");
+    assert_eq!(v["items"][0]["by"], "admin");
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/audit-marks?site={air}&format=csv"),
+        Some(&enf),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let csv = v.as_str().unwrap();
+    assert!(
+        csv.contains("id,at,by,action,before,after,reason,site"),
+        "{csv}"
+    );
+    assert!(csv.contains("停电恢复后仪器异常"), "{csv}");
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/audit-marks?from=soon",
+        Some(&enf),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // Each mark is in the accounts audit log too.
+    let (_, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/audit?per_page=50",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let marks: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["action"] == "audit.mark")
+        .collect();
+    assert_eq!(marks.len(), 2, "{v}");
+    assert!(marks[1]["object"].as_str().unwrap().contains(&air));
+    assert_eq!(marks[1]["actor"], "mon");
+    assert!(marks[1]["after"].to_string().contains("停电恢复后仪器异常"));
+}
+
+#[tokio::test]
+async fn overview_colours_water_sites_by_their_latest_month() {
+    let e = env();
+    let sw = e
+        .state
+        .profile
+        .sites_by_kind(profile::SiteKind::SurfaceWater)
+        .next()
+        .unwrap()
+        .code
+        .clone();
+    let t = auth::now_ms() / 1000 - 3600;
+    let mut st = SqliteStore::open(&e.dir).unwrap();
+    st.commit(&[store::IntakePacket {
+        received_ms: auth::now_ms(),
+        mn: "MN-SW".into(),
+        cn: "2061".into(),
+        values: vec![model::Measurement {
+            site: sw.clone(),
+            code: "w21003".into(),
+            field: "Avg".into(),
+            period: model::Period::Hour,
+            time: t - t.rem_euclid(3600),
+            value: 1.2,
+            text: "1.2".into(),
+            flag: Some("N".into()),
+            eflag: None,
+            mn: "MN-SW".into(),
+        }],
+        ..Default::default()
+    }])
+    .unwrap();
+    e.state.water.catch_up(&mut st).unwrap();
+    let c = login(&e.app, "plan").await;
+    let (s, v, _) = call(&e.app, "GET", "/api/v1/overview", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let site = v["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == sw.as_str())
+        .unwrap();
+    assert_eq!(
+        site["water_class"], "IV",
+        "NH3-N 1.2 mg/L is class IV: {site}"
+    );
+    assert!(site["water_month"].as_str().unwrap().starts_with("20"));
+    // The public page shows the class too (no device detail).
+    let (_, v, _) = call(&e.app, "GET", "/api/v1/public/air", None, None).await;
+    assert!(
+        v["water"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["class"] == "IV"),
+        "{v}"
+    );
 }
