@@ -256,6 +256,12 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
             crate::report::air_engine(&profile)
                 .catch_up(&mut s)
                 .context("updating air_days")?;
+            crate::report::water_engine(&profile)?
+                .catch_up(&mut s)
+                .context("updating water_days")?;
+            engine::QualityEngine::default()
+                .catch_up(&mut s)
+                .context("updating the data-quality findings")?;
             let e = AlarmEngine::new(AlarmConfig::from_profile(&profile))?;
             let r = e.catch_up(&mut s, t)?;
             let k = e.tick(&mut s, t)?;

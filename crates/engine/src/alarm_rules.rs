@@ -25,20 +25,86 @@
 //!     HJ 633 Table 2 levels via `standards::aqi::category`). Severity: level 4 → warning,
 //!     5 → major, 6 → critical; a jump to level ≤ 3 → info. A later day without the condition
 //!     clears it.
+//! (d) **Water below target** (水质未达目标): a surface-water section's day class (GB 3838-2002
+//!     Table 1, single-factor method, from `water_days` through `WaterEngine::period_eval`)
+//!     worse than its target class. Severity: 1 class below → warning, 2+ below or 劣V →
+//!     major. A day at or better than the target clears it.
+//! (e) **Drinking-water non-compliance** (饮用水水源地水质不达标): a (surface) drinking-water
+//!     source's day is not Class I–III or a GB 3838 Table 2/3 item exceeds its limit
+//!     (`PeriodEval::source_compliant`). Major. A compliant day clears it.
+//!     (d) and (e) act only on the site's newest derived day: a late older day does not
+//!     override what the newest day decided.
+//! (f) **Data anomaly** (数据异常): the data-quality findings of a site's day of the kinds that
+//!     make values invalid or suspect ([`ANOMALY_KINDS`]: zero, constant, out_of_range,
+//!     negative, jump — not missing/offline/clock_drift/flag) → one alarm per (site, code),
+//!     warning, with the kinds and counts. A day without such findings clears it. A day older
+//!     than the newest stored (minute or hour) value of the code is not judged.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 
 use model::{Measurement, Period};
 use standards::emissions::PollutantLimit;
+use standards::water::WaterClass;
 use standards::{Date, Decimal};
-use store::alarms::{AlarmStore, Severity};
+use store::alarms::{AlarmFilter, AlarmStore, Severity};
 use store::{IntakePacket, ValueFilter, COUNTY_SITE};
+
+use store::quality::{Finding, QualityStore};
+use store::water::WaterStore;
 
 use super::{rule, AlarmInput, Alarms};
 use crate::air::CODES as AIR_CODES;
 use crate::time::{day_start_utc, hour_start_of};
-use crate::{EngineError, Result};
+use crate::water::{WaterSite, WaterSiteKind};
+use crate::{EngineError, Result, WaterEngine};
+
+/// What the rules read and write: alarms, the derived water days, the quality findings.
+pub trait RuleStore: AlarmStore + WaterStore + QualityStore {}
+impl<T: AlarmStore + WaterStore + QualityStore + ?Sized> RuleStore for T {}
+
+/// Quality finding kinds that raise `data_anomaly` (values invalid or suspect). `missing`,
+/// `offline` (own rule) and `clock_drift`, `flag` (informational) do not.
+pub const ANOMALY_KINDS: [&str; 5] = ["zero", "constant", "out_of_range", "negative", "jump"];
+
+/// 1 (Class I) … 6 (劣V).
+fn class_no(c: WaterClass) -> i64 {
+    match c {
+        WaterClass::I => 1,
+        WaterClass::II => 2,
+        WaterClass::III => 3,
+        WaterClass::IV => 4,
+        WaterClass::V => 5,
+        WaterClass::WorseThanV => 6,
+    }
+}
+
+/// Appends 主要污染指标 with their multiple of the Class III limit (when worse than III).
+fn push_main_pollutants(detail: &mut String, ev: &crate::water::PeriodEval) {
+    let main: Vec<String> = ev
+        .main_pollutants()
+        .into_iter()
+        .map(|(i, m)| match m {
+            Some(m) => format!("{}（超Ⅲ类标准 {m} 倍）", i.row().name_cn),
+            None => i.row().name_cn.to_string(),
+        })
+        .collect();
+    if !main.is_empty() {
+        detail.push_str(&format!("；主要污染指标：{}", main.join("、")));
+    }
+}
+
+/// Chinese name of an anomaly kind.
+fn kind_cn(kind: &str) -> &str {
+    match kind {
+        "zero" => "零值",
+        "constant" => "恒值",
+        "out_of_range" => "超量程",
+        "negative" => "负值",
+        "jump" => "突变",
+        k => k,
+    }
+}
 
 /// A permit limit of an outlet (from the profile's `limits`).
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +155,14 @@ pub struct AlarmConfig {
     pub offline: OfflinePolicy,
     /// Air stations whose daily AQI level is watched ([`COUNTY_SITE`] may be listed too).
     pub aqi_sites: Vec<String>,
+    /// Sections (target class) and drinking-water sources for `water_below_target` and
+    /// `drinking_water_noncompliance`; `None` = no water rules.
+    pub water: Option<WaterEngine>,
+    /// Raise `data_anomaly` from the quality findings (default true).
+    pub data_anomaly: bool,
+    /// Set by [`AlarmConfig::from_profile`] when the profile's water sites are invalid;
+    /// [`AlarmEngine::new`] refuses the config with it.
+    pub profile_error: Option<String>,
 }
 
 impl Default for AlarmConfig {
@@ -98,14 +172,18 @@ impl Default for AlarmConfig {
             outlets: Vec::new(),
             offline: OfflinePolicy::default(),
             aqi_sites: Vec::new(),
+            water: None,
+            data_anomaly: true,
+            profile_error: None,
         }
     }
 }
 
 impl AlarmConfig {
     /// The profile's outlet limits (flue gas judged on `ZsAvg`) and air stations (plus the
-    /// county row), default shares and offline policy. Restaurant fume limits are not included
-    /// (the sources engine judges fume).
+    /// county row), its sections and drinking-water sources (as `WaterEngine::from_profile`),
+    /// default shares and offline policy. Restaurant fume limits are not included (the sources
+    /// engine judges fume).
     pub fn from_profile(p: &profile::Profile) -> AlarmConfig {
         use profile::SiteKind;
         let mut cfg = AlarmConfig::default();
@@ -131,6 +209,10 @@ impl AlarmConfig {
             .map(|s| s.code.clone())
             .collect();
         cfg.aqi_sites.push(COUNTY_SITE.to_string());
+        match WaterEngine::from_profile(p) {
+            Ok(w) => cfg.water = Some(w),
+            Err(e) => cfg.profile_error = Some(e.to_string()),
+        }
         cfg
     }
 }
@@ -142,6 +224,10 @@ pub struct RuleStats {
     pub hours: usize,
     /// Station days judged.
     pub days: usize,
+    /// Water site days judged (sections and sources).
+    pub water_days: usize,
+    /// (site, day) pairs whose quality findings were judged.
+    pub quality_days: usize,
     pub raised: usize,
     pub cleared: usize,
     /// Devices found offline / sites with an offline alarm raised.
@@ -160,6 +246,8 @@ pub struct AlarmEngine {
     limits: HashMap<(String, String), OutletLimit>,
     offline: OfflinePolicy,
     aqi_sites: BTreeSet<String>,
+    water: Option<WaterEngine>,
+    data_anomaly: bool,
 }
 
 fn dec(v: f64) -> Option<Decimal> {
@@ -183,6 +271,9 @@ fn fmt_num(v: f64) -> String {
 
 impl AlarmEngine {
     pub fn new(cfg: AlarmConfig) -> Result<AlarmEngine> {
+        if let Some(e) = &cfg.profile_error {
+            return Err(EngineError::Invalid(format!("alarm config: {e}")));
+        }
         if !(cfg.prewarn_share > 0.0 && cfg.prewarn_share < 1.0) {
             return Err(EngineError::Invalid(format!(
                 "alarm config: prewarn_share {} must be between 0 and 1 (exclusive)",
@@ -206,6 +297,8 @@ impl AlarmEngine {
             limits,
             offline: cfg.offline,
             aqi_sites: cfg.aqi_sites.into_iter().collect(),
+            water: cfg.water,
+            data_anomaly: cfg.data_anomaly,
         })
     }
 
@@ -224,7 +317,13 @@ impl AlarmEngine {
             && self.aqi_sites.contains(site)
     }
 
-    /// Outlet hours (site, code, hour start) and station days a batch touched.
+    fn water_site(&self, site: &str) -> Option<(&WaterEngine, &WaterSite)> {
+        let w = self.water.as_ref()?;
+        Some((w, w.site(site)?))
+    }
+
+    /// Outlet hours (site, code, hour start), station days, water days and device days a
+    /// batch touched.
     pub fn touched(&self, packets: &[IntakePacket]) -> Touched {
         let mut t = Touched::default();
         for m in packets.iter().flat_map(|p| &p.values) {
@@ -242,6 +341,18 @@ impl AlarmEngine {
         period: Period,
         time: i64,
     ) {
+        if self.data_anomaly
+            && matches!(period, Period::Min | Period::Hour)
+            && crate::quality::is_primary(period, field)
+        {
+            t.quality_days
+                .insert((site.to_string(), hour_start_of(time).date));
+        }
+        if period == Period::Hour && field == crate::water::FIELD && self.water_site(site).is_some()
+        {
+            t.water_days
+                .insert((site.to_string(), hour_start_of(time).date));
+        }
         if self.is_outlet_hour(site, code, field, period) {
             t.hours.insert((site.to_string(), code.to_string(), time));
         } else if self.is_air_hour(site, code, field, period) {
@@ -253,22 +364,20 @@ impl AlarmEngine {
         }
     }
 
-    /// Judges what a commit touched. Run after the air engine updated `air_days`.
-    pub fn update(
-        &self,
-        store: &mut dyn AlarmStore,
-        t: &Touched,
-        now_ms: i64,
-    ) -> Result<RuleStats> {
+    /// Judges what a commit touched. Run after the air, water and quality engines updated
+    /// `air_days`, `water_days` and the findings.
+    pub fn update(&self, store: &mut dyn RuleStore, t: &Touched, now_ms: i64) -> Result<RuleStats> {
         let mut st = RuleStats::default();
         self.judge_hours(store, &t.hours, now_ms, &mut st)?;
         self.judge_days(store, &t.days, now_ms, &mut st)?;
+        self.judge_water(store, &t.water_days, now_ms, &mut st)?;
+        self.judge_quality(store, &t.quality_days, now_ms, &mut st)?;
         Ok(st)
     }
 
     fn judge_hours(
         &self,
-        store: &mut dyn AlarmStore,
+        store: &mut dyn RuleStore,
         hours: &BTreeSet<(String, String, i64)>,
         now_ms: i64,
         st: &mut RuleStats,
@@ -444,7 +553,7 @@ impl AlarmEngine {
 
     fn judge_days(
         &self,
-        store: &mut dyn AlarmStore,
+        store: &mut dyn RuleStore,
         days: &BTreeSet<(String, Date)>,
         now_ms: i64,
         st: &mut RuleStats,
@@ -502,9 +611,240 @@ impl AlarmEngine {
         Ok(())
     }
 
+    /// (d) and (e): per site, only its newest derived water day, if the batch touched it.
+    fn judge_water(
+        &self,
+        store: &mut dyn RuleStore,
+        days: &BTreeSet<(String, Date)>,
+        now_ms: i64,
+        st: &mut RuleStats,
+    ) -> Result<()> {
+        let mut by_site: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for (site, day) in days {
+            by_site.entry(site).or_default().insert(day.to_string());
+        }
+        for (site, touched) in by_site {
+            let Some((w, ws)) = self.water_site(site) else {
+                continue;
+            };
+            let Some(oldest) = touched.first() else {
+                continue;
+            };
+            // The newest derived day of the site from the oldest touched one on (rows come in
+            // day order); a touched day older than it is late and does not override it.
+            let rows = store.water_days(Some(site), oldest, "9999-12-31")?;
+            let Some(row) = rows.last() else { continue };
+            if !touched.contains(&row.day) {
+                continue;
+            }
+            let Ok(day) = Date::from_str(&row.day) else {
+                continue;
+            };
+            let ev = w.period_eval(ws, std::slice::from_ref(row));
+            let at_ms = day_start_utc(day) * 1000;
+            match ws.kind {
+                WaterSiteKind::Section => {
+                    let (Some(class), Some(target)) = (ev.class(), ws.target) else {
+                        continue;
+                    };
+                    st.water_days += 1;
+                    let mut alarms = Alarms::with_clock(store as &mut dyn AlarmStore, now_ms);
+                    if class > target {
+                        let below = class_no(class) - class_no(target);
+                        let severity = if below >= 2 || class == WaterClass::WorseThanV {
+                            Severity::Major
+                        } else {
+                            Severity::Warning
+                        };
+                        let mut worse: Vec<(WaterClass, &str)> = ev
+                            .evaluation
+                            .iter()
+                            .flat_map(|e| &e.items)
+                            .filter(|(_, c)| *c > target)
+                            .map(|(i, c)| (*c, i.row().name_cn))
+                            .collect();
+                        worse.sort_by_key(|w| std::cmp::Reverse(w.0));
+                        let mut detail = format!(
+                            "{day} 日水质 {}类，未达到目标 {}类（低 {below} 个类别）",
+                            class.code(),
+                            target.code()
+                        );
+                        if !worse.is_empty() {
+                            let items: Vec<String> = worse
+                                .iter()
+                                .map(|(c, n)| format!("{n} {}类", c.code()))
+                                .collect();
+                            detail.push_str(&format!("；超目标项目：{}", items.join("、")));
+                        }
+                        push_main_pollutants(&mut detail, &ev);
+                        alarms.raise(AlarmInput {
+                            rule: rule::WATER_BELOW_TARGET.into(),
+                            site: site.to_string(),
+                            pollutant: None,
+                            severity,
+                            title: format!(
+                                "{} 水质 {}类，未达到目标 {}类",
+                                ws.name,
+                                class.code(),
+                                target.code()
+                            ),
+                            detail,
+                            value: Some(class_no(class) as f64),
+                            limit: Some(class_no(target) as f64),
+                            at_ms,
+                        })?;
+                        st.raised += 1;
+                    } else if let super::ClearOutcome::Cleared(_) =
+                        alarms.clear(rule::WATER_BELOW_TARGET, site, None, at_ms)?
+                    {
+                        st.cleared += 1;
+                    }
+                }
+                WaterSiteKind::Source { groundwater, .. } => {
+                    // Groundwater sources are not assessed (GB/T 14848 not implemented).
+                    if groundwater {
+                        continue;
+                    }
+                    let Some(ok) = ev.source_compliant() else {
+                        continue;
+                    };
+                    st.water_days += 1;
+                    let mut alarms = Alarms::with_clock(store as &mut dyn AlarmStore, now_ms);
+                    if ok {
+                        if let super::ClearOutcome::Cleared(_) =
+                            alarms.clear(rule::DRINKING_WATER_NONCOMPLIANCE, site, None, at_ms)?
+                        {
+                            st.cleared += 1;
+                        }
+                        continue;
+                    }
+                    let class = ev.class().unwrap_or(WaterClass::WorseThanV);
+                    let mut detail = format!("{day} 日水质 {}类", class.code());
+                    if class.is_iii_or_better() {
+                        detail.push_str("（达到Ⅲ类）");
+                    } else {
+                        detail.push_str("，未达到Ⅲ类标准（GB 3838-2002 表1）");
+                        push_main_pollutants(&mut detail, &ev);
+                    }
+                    for x in ev.extras.iter().filter(|x| !x.compliant) {
+                        let name = w
+                            .extras()
+                            .iter()
+                            .find(|e| e.key == x.key)
+                            .map_or(x.key.as_str(), |e| e.name_cn.as_str());
+                        detail.push_str(&format!(
+                            "；{name} {} mg/L 超过限值 {} mg/L",
+                            x.value.round_dp(4).normalize(),
+                            x.limit.normalize()
+                        ));
+                    }
+                    alarms.raise(AlarmInput {
+                        rule: rule::DRINKING_WATER_NONCOMPLIANCE.into(),
+                        site: site.to_string(),
+                        pollutant: None,
+                        severity: Severity::Major,
+                        title: format!("{} 饮用水水源地水质不达标", ws.name),
+                        detail,
+                        value: Some(class_no(class) as f64),
+                        limit: Some(class_no(WaterClass::III) as f64),
+                        at_ms,
+                    })?;
+                    st.raised += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// (f): per (site, day), the anomaly findings of each code.
+    fn judge_quality(
+        &self,
+        store: &mut dyn RuleStore,
+        days: &BTreeSet<(String, Date)>,
+        now_ms: i64,
+        st: &mut RuleStats,
+    ) -> Result<()> {
+        for (site, day) in days {
+            let from = day_start_utc(*day);
+            let to = day_start_utc(day.succ());
+            let found: Vec<Finding> = store
+                .findings(Some(site), from, to, Some(&ANOMALY_KINDS))?
+                .into_iter()
+                .filter(|f| f.from >= from && f.from < to && !f.code.is_empty())
+                .collect();
+            // code → (kind → count, first time)
+            let mut by_code: BTreeMap<String, (BTreeMap<String, i64>, i64)> = BTreeMap::new();
+            for f in &found {
+                let e = by_code
+                    .entry(f.code.clone())
+                    .or_insert((BTreeMap::new(), f.from));
+                *e.0.entry(f.kind.clone()).or_default() += f.count;
+                e.1 = e.1.min(f.from);
+            }
+            let active: Vec<String> = store
+                .alarms(&AlarmFilter {
+                    site: Some(site.clone()),
+                    rule: Some(rule::DATA_ANOMALY.into()),
+                    ..AlarmFilter::default()
+                })?
+                .into_iter()
+                .filter(|a| a.active)
+                .filter_map(|a| a.pollutant)
+                .collect();
+            let codes: BTreeSet<String> = by_code.keys().cloned().chain(active).collect();
+            if codes.is_empty() {
+                continue;
+            }
+            st.quality_days += 1;
+            let at_ms = from * 1000;
+            for code in codes {
+                // A late or resent older day does not override the newest day of the code.
+                let mut newest = None;
+                for p in [Period::Min, Period::Hour] {
+                    newest = newest.max(store.latest_time(site, &code, p)?);
+                }
+                if newest.is_some_and(|n| hour_start_of(n).date > *day) {
+                    continue;
+                }
+                let mut alarms = Alarms::with_clock(store as &mut dyn AlarmStore, now_ms);
+                let Some((kinds, first)) = by_code.get(&code) else {
+                    if let super::ClearOutcome::Cleared(_) =
+                        alarms.clear(rule::DATA_ANOMALY, site, Some(&code), at_ms)?
+                    {
+                        st.cleared += 1;
+                    }
+                    continue;
+                };
+                let total: i64 = kinds.values().sum();
+                let parts: Vec<String> = ANOMALY_KINDS
+                    .iter()
+                    .filter_map(|k| kinds.get(*k).map(|n| format!("{} {n} 个", kind_cn(k))))
+                    .collect();
+                alarms.raise(AlarmInput {
+                    rule: rule::DATA_ANOMALY.into(),
+                    site: site.clone(),
+                    pollutant: Some(code.clone()),
+                    severity: Severity::Warning,
+                    title: format!("{site} {code} 数据异常"),
+                    detail: format!(
+                        "{day} 日 {code} 数据异常：{}（首次 {}）",
+                        parts.join("、"),
+                        model::format_beijing(*first)
+                    ),
+                    value: Some(total as f64),
+                    limit: None,
+                    at_ms,
+                })?;
+                st.raised += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// Judges everything received since the watermark (all on the first run), then advances
-    /// it. Run `AirEngine::catch_up` first so `air_days` is current.
-    pub fn catch_up(&self, store: &mut dyn AlarmStore, now_ms: i64) -> Result<RuleStats> {
+    /// it. Run the air, water and quality catch-ups first so their tables are current. (Hour
+    /// values only: a day with minute data has hour data too.)
+    pub fn catch_up(&self, store: &mut dyn RuleStore, now_ms: i64) -> Result<RuleStats> {
         let since = store.watermark(WATERMARK)?.unwrap_or(i64::MIN);
         // `received_since` is inclusive; a raise is not idempotent (it counts), so start after
         // the watermark.
@@ -620,12 +960,13 @@ impl AlarmEngine {
     }
 
     /// A commit observer (`ingest::CommitObserver`): judges what each commit touched through
-    /// its own store handle. Register it **after** the air engine's observer (it reads
-    /// `air_days`). Errors go to stderr; `catch_up` repairs.
-    pub fn observer(self, store: Box<dyn AlarmStore>) -> crate::observe::Observer {
+    /// its own store handle. Register it **after** the air, water and quality observers (it
+    /// reads `air_days`, `water_days` and the findings). Errors go to stderr; `catch_up`
+    /// repairs.
+    pub fn observer(self, store: Box<dyn RuleStore>) -> crate::observe::Observer {
         crate::observe::observer("alarm rules", WATERMARK, store, move |store, packets| {
             let t = self.touched(packets);
-            if t.hours.is_empty() && t.days.is_empty() {
+            if t.is_empty() {
                 return Ok(false);
             }
             self.update(store, &t, super::system_now_ms())?;
@@ -641,4 +982,18 @@ pub struct Touched {
     pub hours: BTreeSet<(String, String, i64)>,
     /// (station or county, Beijing day).
     pub days: BTreeSet<(String, Date)>,
+    /// (water section or source, Beijing day).
+    pub water_days: BTreeSet<(String, Date)>,
+    /// (any site with minute/hour values, Beijing day): its quality findings.
+    pub quality_days: BTreeSet<(String, Date)>,
+}
+
+impl Touched {
+    /// Nothing touched.
+    pub fn is_empty(&self) -> bool {
+        self.hours.is_empty()
+            && self.days.is_empty()
+            && self.water_days.is_empty()
+            && self.quality_days.is_empty()
+    }
 }

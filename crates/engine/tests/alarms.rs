@@ -1010,6 +1010,11 @@ fn config_is_checked_and_built_from_the_profile() {
         .any(|l| l.pollutant == "a34013" && l.upper == Some(50.0)));
     assert!(c.aqi_sites.contains(&store::COUNTY_SITE.to_string()));
     assert!(c.aqi_sites.iter().any(|s| s.starts_with("AIR-")));
+    // The profile's sections and drinking-water sources feed the water rules.
+    let w = c.water.as_ref().expect("water sites from the profile");
+    assert!(w.sites().any(|s| s.is_section() && s.target.is_some()));
+    assert!(w.sites().any(|s| !s.is_section()));
+    assert!(AlarmEngine::new(c).is_ok());
 }
 
 /// A resent (late) hour does not override the newest hour: hour 1 within the limit cleared
@@ -1032,4 +1037,239 @@ fn a_resent_old_hour_does_not_re_raise() {
     // A genuinely new exceeding hour still raises.
     commit_and_judge(&mut s, &e, g(T0 + 2 * H, "90"), T0 + 3 * H);
     assert!(active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).is_some());
+}
+
+// ---- water_below_target, drinking_water_noncompliance, data_anomaly ----------------------
+
+use engine::water::{SourceScope, WaterSite, WaterSiteKind};
+use engine::{QualityEngine, WaterEngine};
+use standards::water::{WaterBody, WaterClass};
+
+const D: i64 = 24 * H;
+
+fn water_engine() -> WaterEngine {
+    WaterEngine::new(vec![
+        WaterSite {
+            site: "SW-01".into(),
+            name: "龙溪河断面".into(),
+            kind: WaterSiteKind::Section,
+            body: WaterBody::River,
+            target: Some(WaterClass::III),
+            river: Some("龙溪河".into()),
+        },
+        WaterSite {
+            site: "DW-01".into(),
+            name: "水源地一".into(),
+            kind: WaterSiteKind::Source {
+                scope: SourceScope::Urban,
+                groundwater: false,
+            },
+            body: WaterBody::LakeReservoir,
+            target: Some(WaterClass::III),
+            river: None,
+        },
+    ])
+}
+
+fn water_rules() -> (WaterEngine, AlarmEngine) {
+    let w = water_engine();
+    let e = AlarmEngine::new(AlarmConfig {
+        water: Some(w.clone()),
+        ..AlarmConfig::default()
+    })
+    .unwrap();
+    (w, e)
+}
+
+/// Commits, runs the water and quality engines' updates, then the alarm rules (the observer
+/// order of `qingshan serve`).
+fn commit_derive_judge(
+    s: &mut SqliteStore,
+    w: &WaterEngine,
+    e: &AlarmEngine,
+    vals: Vec<Measurement>,
+    now: i64,
+) -> engine::alarms::RuleStats {
+    let p = vec![packet("MN-X", now, vals)];
+    s.commit(&p).unwrap();
+    w.update(s, &w.touched(&p)).unwrap();
+    let q = QualityEngine::default();
+    q.update(s, &q.touched(&p)).unwrap();
+    e.update(s, &e.touched(&p), now).unwrap()
+}
+
+/// Three hours of one water item on day `day` (0 = 2025-07-01) at `site`.
+fn water_day(site: &str, code: &str, day: i64, v: &str) -> Vec<Measurement> {
+    (0..3)
+        .map(|h| hour(site, code, "Avg", T0 + day * D + h * H, v, "N"))
+        .collect()
+}
+
+/// GB 3838-2002 Table 1 row 7 (NH3-N, rivers): III ≤ 1.0, IV ≤ 1.5, V ≤ 2.0 mg/L.
+#[test]
+fn a_section_below_its_target_raises_and_clears_when_back() {
+    let (_d, mut s) = open();
+    let (w, e) = water_rules();
+    let nh3n = "w21003";
+    // Day 1: NH3-N 1.2 → Class IV, target III: one class below → warning. Main pollutant
+    // NH3-N, (1.2 − 1.0) / 1.0 = 0.20 times over Class III.
+    let st = commit_derive_judge(&mut s, &w, &e, water_day("SW-01", nh3n, 0, "1.2"), T0 + D);
+    assert_eq!((st.water_days, st.raised), (1, 1));
+    let a = active(&s, rule::WATER_BELOW_TARGET, "SW-01", None).unwrap();
+    assert_eq!(a.severity, Severity::Warning);
+    assert_eq!((a.value, a.limit), (Some(4.0), Some(3.0)));
+    assert_eq!(a.first_seen_ms, T0);
+    assert!(
+        a.detail
+            .contains("2025-07-01 日水质 IV类，未达到目标 III类（低 1 个类别）"),
+        "{}",
+        a.detail
+    );
+    assert!(
+        a.detail.contains("超目标项目：氨氮(NH3-N) IV类"),
+        "{}",
+        a.detail
+    );
+    assert!(
+        a.detail.contains("氨氮(NH3-N)（超Ⅲ类标准 0.20 倍）"),
+        "{}",
+        a.detail
+    );
+    // Day 2: 2.5 > 2.0 → 劣V → major (the same alarm, escalated).
+    commit_derive_judge(
+        &mut s,
+        &w,
+        &e,
+        water_day("SW-01", nh3n, 1, "2.5"),
+        T0 + 2 * D,
+    );
+    let b = active(&s, rule::WATER_BELOW_TARGET, "SW-01", None).unwrap();
+    assert_eq!((b.id, b.severity, b.count), (a.id, Severity::Major, 2));
+    assert!(b.detail.contains("劣V类"), "{}", b.detail);
+    // Day 3: 0.8 ≤ 1.0 → Class III, target met → cleared.
+    commit_derive_judge(
+        &mut s,
+        &w,
+        &e,
+        water_day("SW-01", nh3n, 2, "0.8"),
+        T0 + 3 * D,
+    );
+    assert!(active(&s, rule::WATER_BELOW_TARGET, "SW-01", None).is_none());
+    // Day 2 resent (late): day 3 is the newest day, so nothing is raised again.
+    let st = commit_derive_judge(
+        &mut s,
+        &w,
+        &e,
+        water_day("SW-01", nh3n, 1, "2.5"),
+        T0 + 3 * D + 5,
+    );
+    assert_eq!(st.raised, 0);
+    assert!(active(&s, rule::WATER_BELOW_TARGET, "SW-01", None).is_none());
+    // A new bad day still raises (a new alarm: the old one was cleared).
+    commit_derive_judge(
+        &mut s,
+        &w,
+        &e,
+        water_day("SW-01", nh3n, 3, "1.8"),
+        T0 + 4 * D,
+    );
+    let c = active(&s, rule::WATER_BELOW_TARGET, "SW-01", None).unwrap();
+    // 1.8 ≤ 2.0 → Class V, two below III → major.
+    assert_ne!(c.id, a.id);
+    assert_eq!((c.severity, c.value), (Severity::Major, Some(5.0)));
+}
+
+/// A drinking-water source is judged against Class III and GB 3838-2002 Table 2. Lake TP
+/// (Table 1 row 9, lakes/reservoirs): III ≤ 0.05, IV ≤ 0.1 mg/L; sulfate (Table 2) ≤ 250 mg/L.
+#[test]
+fn a_drinking_water_source_failing_class_iii_raises() {
+    let (_d, mut s) = open();
+    let (w, e) = water_rules();
+    let tp = "w21011";
+    // Day 1: TP 0.08 → Class IV → not compliant → major.
+    commit_derive_judge(&mut s, &w, &e, water_day("DW-01", tp, 0, "0.08"), T0 + D);
+    let a = active(&s, rule::DRINKING_WATER_NONCOMPLIANCE, "DW-01", None).unwrap();
+    assert_eq!(a.severity, Severity::Major);
+    assert!(a.detail.contains("IV类，未达到Ⅲ类标准"), "{}", a.detail);
+    assert!(a.detail.contains("总磷"), "{}", a.detail);
+    assert_eq!(a.title, "水源地一 饮用水水源地水质不达标");
+    // A source is not a section: no water_below_target.
+    assert!(active(&s, rule::WATER_BELOW_TARGET, "DW-01", None).is_none());
+    // Day 2: TP 0.03 → Class III, compliant → cleared.
+    commit_derive_judge(
+        &mut s,
+        &w,
+        &e,
+        water_day("DW-01", tp, 1, "0.03"),
+        T0 + 2 * D,
+    );
+    assert!(active(&s, rule::DRINKING_WATER_NONCOMPLIANCE, "DW-01", None).is_none());
+    // Day 3: Class III but sulfate 300 > 250 mg/L (Table 2) → not compliant.
+    let mut v = water_day("DW-01", tp, 2, "0.03");
+    v.extend(water_day("DW-01", "Sulfate", 2, "300"));
+    commit_derive_judge(&mut s, &w, &e, v, T0 + 3 * D);
+    let b = active(&s, rule::DRINKING_WATER_NONCOMPLIANCE, "DW-01", None).unwrap();
+    assert!(b.detail.contains("III类（达到Ⅲ类）"), "{}", b.detail);
+    assert!(
+        b.detail.contains("300 mg/L 超过限值 250 mg/L"),
+        "{}",
+        b.detail
+    );
+    // A late day 2 (compliant) does not clear the newer day 3.
+    commit_derive_judge(
+        &mut s,
+        &w,
+        &e,
+        water_day("DW-01", tp, 1, "0.03"),
+        T0 + 3 * D + 5,
+    );
+    assert!(active(&s, rule::DRINKING_WATER_NONCOMPLIANCE, "DW-01", None).is_some());
+}
+
+/// Quality checks (docs/engine-quality.md): 6 identical hour values in a row are a `constant`
+/// run; missing hours give `missing` findings, which do not raise `data_anomaly`.
+#[test]
+fn a_constant_run_raises_data_anomaly() {
+    let (_d, mut s) = open();
+    let (w, e) = water_rules();
+    let pm = "a34004";
+    // Day 1: hours 0, 1 → 30, 31; hours 2–7 → 40 ×6 (constant run); 8–23 missing.
+    let mut v = vec![
+        hour("AIR-09", pm, "Avg", T0, "30", "N"),
+        hour("AIR-09", pm, "Avg", T0 + H, "31", "N"),
+    ];
+    for h in 2..8 {
+        v.push(hour("AIR-09", pm, "Avg", T0 + h * H, "40", "N"));
+    }
+    let st = commit_derive_judge(&mut s, &w, &e, v.clone(), T0 + 8 * H);
+    assert_eq!((st.quality_days, st.raised), (1, 1));
+    let a = active(&s, rule::DATA_ANOMALY, "AIR-09", Some(pm)).unwrap();
+    assert_eq!((a.severity, a.value), (Severity::Warning, Some(6.0)));
+    assert_eq!(a.title, "AIR-09 a34004 数据异常");
+    assert!(
+        a.detail
+            .contains("2025-07-01 日 a34004 数据异常：恒值 6 个"),
+        "{}",
+        a.detail
+    );
+    assert!(!a.detail.contains("missing"), "{}", a.detail);
+    // Day 2: varying values → no anomaly → cleared.
+    let v2: Vec<Measurement> = (0..6)
+        .map(|h| {
+            hour(
+                "AIR-09",
+                pm,
+                "Avg",
+                T0 + D + h * H,
+                &(30 + h).to_string(),
+                "N",
+            )
+        })
+        .collect();
+    commit_derive_judge(&mut s, &w, &e, v2, T0 + D + 6 * H);
+    assert!(active(&s, rule::DATA_ANOMALY, "AIR-09", Some(pm)).is_none());
+    // Day 1 resent (late): day 2 is the newest day of the code → not raised again.
+    let st = commit_derive_judge(&mut s, &w, &e, v, T0 + D + 7 * H);
+    assert_eq!(st.raised, 0);
+    assert!(active(&s, rule::DATA_ANOMALY, "AIR-09", Some(pm)).is_none());
 }
