@@ -83,20 +83,11 @@ fn air(a: AirArgs) -> anyhow::Result<std::process::ExitCode> {
     let (from, to) = crate::report::report_period(a.year, a.month)?;
     let profile = load_profile(&a.profile)?;
     let engine = air_engine(&profile);
-    let mut store = SqliteStore::open(&a.data)
-        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
+    let mut store = open_data(&a.data)?;
     let stats = engine.catch_up(&mut store).context("updating air_days")?;
     tracing::debug!(?stats, "air_days caught up");
     let rep = AirReport::build(&store, &engine, from, to, rules)?;
-    let mut out = std::io::stdout().lock();
-    match a.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &rep)?;
-            writeln!(out)?;
-        }
-        Format::Csv => write_csv(&mut out, &rep)?,
-    }
-    Ok(std::process::ExitCode::SUCCESS)
+    print(a.format, &rep, write_csv)
 }
 
 /// CSV columns, one row per station then the county.
@@ -191,22 +182,13 @@ fn sources(a: SourcesArgs) -> anyhow::Result<std::process::ExitCode> {
         engine::SourcesPolicy::default(),
         engine::fume::FumePolicy::default(),
     );
-    let mut store = SqliteStore::open(&a.data)
-        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
+    let mut store = open_data(&a.data)?;
     let stats = engine
         .catch_up(&mut store)
         .context("updating the sources tables")?;
     tracing::debug!(?stats, "sources caught up");
     let rep = SourcesReport::build(&store, &engine, from, to, beijing_today())?;
-    let mut out = std::io::stdout().lock();
-    match a.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &rep)?;
-            writeln!(out)?;
-        }
-        Format::Csv => rep.write_csv(&mut out)?,
-    }
-    Ok(std::process::ExitCode::SUCCESS)
+    print(a.format, &rep, |out, rep| Ok(rep.write_csv(out)?))
 }
 
 // ---- report water / report noise (docs/engine-water.md) ----
@@ -231,6 +213,28 @@ pub struct WaterArgs {
 
 /// Same options as `report water`.
 pub type NoiseArgs = WaterArgs;
+
+/// Opens the data folder a report reads.
+pub(crate) fn open_data(data: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(data).with_context(|| format!("opening the data folder {}", data.display()))
+}
+
+/// Prints a report as pretty JSON or, with its own writer, CSV.
+fn print<T: serde::Serialize>(
+    format: Format,
+    rep: &T,
+    csv: impl FnOnce(&mut dyn Write, &T) -> anyhow::Result<()>,
+) -> anyhow::Result<std::process::ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, rep)?;
+            writeln!(out)?;
+        }
+        Format::Csv => csv(&mut out, rep)?,
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
 
 /// The year or month a report covers; errors name the flag.
 pub(crate) fn report_period(year: i32, month: Option<u8>) -> anyhow::Result<(Date, Date)> {
@@ -261,19 +265,10 @@ fn water(a: WaterArgs) -> anyhow::Result<std::process::ExitCode> {
     let (from, to) = report_period(a.year, a.month)?;
     let profile = load_profile(&a.profile)?;
     let engine = water_engine(&profile)?;
-    let mut store = SqliteStore::open(&a.data)
-        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
+    let mut store = open_data(&a.data)?;
     engine.catch_up(&mut store).context("updating water_days")?;
     let rep = engine::WaterReport::build(&store, &engine, from, to)?;
-    let mut out = std::io::stdout().lock();
-    match a.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &rep)?;
-            writeln!(out)?;
-        }
-        Format::Csv => write_water_csv(&mut out, &rep)?,
-    }
-    Ok(std::process::ExitCode::SUCCESS)
+    print(a.format, &rep, write_water_csv)
 }
 
 /// `report water --format csv` columns: one row per site for the period (`period` = `all`),
@@ -369,41 +364,33 @@ fn noise(a: NoiseArgs) -> anyhow::Result<std::process::ExitCode> {
     let (from, to) = report_period(a.year, a.month)?;
     let profile = load_profile(&a.profile)?;
     let engine = noise_engine(&profile)?;
-    let mut store = SqliteStore::open(&a.data)
-        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
+    let mut store = open_data(&a.data)?;
     engine.catch_up(&mut store).context("updating noise_days")?;
     let rep = engine::NoiseReport::build(&store, &engine, from, to)?;
-    let mut out = std::io::stdout().lock();
-    match a.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &rep)?;
-            writeln!(out)?;
+    print(a.format, &rep, |out, rep| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(NOISE_CSV_COLUMNS)?;
+        let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        for p in &rep.points {
+            w.write_record([
+                p.site.clone(),
+                p.name.clone(),
+                p.zone.to_string(),
+                p.day_limit.to_string(),
+                p.night_limit.to_string(),
+                p.days.to_string(),
+                p.nights.to_string(),
+                f(p.ld_mean),
+                f(p.ln_mean),
+                p.day_compliant_days.to_string(),
+                p.night_compliant_days.to_string(),
+                f(p.day_compliance_pct),
+                f(p.night_compliance_pct),
+            ])?;
         }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(NOISE_CSV_COLUMNS)?;
-            let f = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-            for p in &rep.points {
-                w.write_record([
-                    p.site.clone(),
-                    p.name.clone(),
-                    p.zone.to_string(),
-                    p.day_limit.to_string(),
-                    p.night_limit.to_string(),
-                    p.days.to_string(),
-                    p.nights.to_string(),
-                    f(p.ld_mean),
-                    f(p.ln_mean),
-                    p.day_compliant_days.to_string(),
-                    p.night_compliant_days.to_string(),
-                    f(p.day_compliance_pct),
-                    f(p.night_compliance_pct),
-                ])?;
-            }
-            w.flush()?;
-        }
-    }
-    Ok(std::process::ExitCode::SUCCESS)
+        w.flush()?;
+        Ok(())
+    })
 }
 
 /// `report noise --format csv` columns, one row per point.
@@ -486,46 +473,38 @@ fn air_hours(a: AirHoursArgs) -> anyhow::Result<std::process::ExitCode> {
     }
     let profile = load_profile(&a.profile)?;
     let engine = engine::AirHourlyEngine::from_air(&air_engine(&profile));
-    let mut store = SqliteStore::open(&a.data)
-        .with_context(|| format!("opening the data folder {}", a.data.display()))?;
+    let mut store = open_data(&a.data)?;
     let stats = engine.catch_up(&mut store).context("updating air_hours")?;
     tracing::debug!(?stats, "air_hours caught up");
     let rep = engine::AirHoursReport::build(&store, &engine, a.site.as_deref(), from, to, rules)?;
-    let mut out = std::io::stdout().lock();
-    match a.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &rep)?;
-            writeln!(out)?;
+    print(a.format, &rep, |out, rep| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(AIR_HOURS_CSV_COLUMNS)?;
+        let o = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        for h in &rep.hours {
+            let c = |k: &str| o(h.concentrations.get(k).copied().flatten());
+            let mut rec = vec![
+                h.site.clone(),
+                h.hour.clone(),
+                h.rules.to_string(),
+                h.aqi.map(|x| x.to_string()).unwrap_or_default(),
+                h.level.map(|x| x.to_string()).unwrap_or_default(),
+                h.category.unwrap_or_default().to_string(),
+                h.primary.join(" "),
+            ];
+            rec.extend(AIR_HOURS_CSV_COLUMNS[7..17].iter().map(|k| c(k)));
+            rec.push(
+                h.sources
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            rec.push(h.disagree.join(" "));
+            rec.push(h.stations.to_string());
+            w.write_record(rec)?;
         }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(AIR_HOURS_CSV_COLUMNS)?;
-            let o = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-            for h in &rep.hours {
-                let c = |k: &str| o(h.concentrations.get(k).copied().flatten());
-                let mut rec = vec![
-                    h.site.clone(),
-                    h.hour.clone(),
-                    h.rules.to_string(),
-                    h.aqi.map(|x| x.to_string()).unwrap_or_default(),
-                    h.level.map(|x| x.to_string()).unwrap_or_default(),
-                    h.category.unwrap_or_default().to_string(),
-                    h.primary.join(" "),
-                ];
-                rec.extend(AIR_HOURS_CSV_COLUMNS[7..17].iter().map(|k| c(k)));
-                rec.push(
-                    h.sources
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
-                rec.push(h.disagree.join(" "));
-                rec.push(h.stations.to_string());
-                w.write_record(rec)?;
-            }
-            w.flush()?;
-        }
-    }
-    Ok(std::process::ExitCode::SUCCESS)
+        w.flush()?;
+        Ok(())
+    })
 }
