@@ -15,9 +15,11 @@ const QS = (() => {
   // A fourth element lists the roles that may open the page (the API's role table); the
   // page is not in the menu for the others.
   const STAFF = ['admin', 'monitoring', 'enforcement', 'planning'];
+  // Town officials get 水, 污染源 and 油烟 of their town, enterprise operators 污染源 of their
+  // outlets (the API cuts the reports down to their scope).
   const PAGES = [
-    ['overview', '总览', overview], ['air', '大气', airPage], ['water', '水', waterPage, STAFF], ['sources', '污染源', sourcesPage, STAFF],
-    ['fume', '油烟', fumePage, STAFF], ['noise', '噪声', noisePage, STAFF], ['alarms', '告警', alarmsPage], ['audit', '数据审核', auditPage, STAFF],
+    ['overview', '总览', overview], ['air', '大气', airPage], ['water', '水', waterPage, [...STAFF, 'town']], ['sources', '污染源', sourcesPage, [...STAFF, 'town', 'enterprise']],
+    ['fume', '油烟', fumePage, [...STAFF, 'town']], ['noise', '噪声', noisePage, STAFF], ['alarms', '告警', alarmsPage], ['audit', '数据审核', auditPage, STAFF],
     ['devices', '设备', devicesPage], ['plan', '规划指标', planPage],
   ];
   const allowed = (p) => !p[3] || p[3].includes(me.role);
@@ -134,7 +136,11 @@ const QS = (() => {
       <div class="panel"><h2>逐时浓度(近3日)</h2><div id="air-hourly" class="chart"></div></div>
       <div class="row"><div class="panel"><h2>日历热图:逐日 AQI</h2><div id="air-calendar" class="chart" style="height:260px"></div></div></div>
       <div class="row"><div class="panel"><h2>各月优良天数</h2><div id="air-monthly" class="chart"></div></div>
-      <div class="panel"><h2>年度统计</h2><table class="data" id="air-annual"></table></div></div>`;
+      <div class="panel"><h2>年度统计</h2><table class="data" id="air-annual"></table></div></div>
+      <div class="panel">对比指标 <select id="air-metric"><option value="good">各月优良天数</option><option value="pm25">PM2.5 月均值 µg/m³</option></select>
+        对比年份 <select id="air-year2">${[year - 1, year - 2, year - 3, year].map((y) => `<option>${y}</option>`).join('')}</select></div>
+      <div class="row"><div class="panel"><h2 id="air-cmp-title">站点对比</h2><div id="air-compare" class="chart"></div></div>
+      <div class="panel"><h2 id="air-years-title">同站年际对比</h2><div id="air-years" class="chart"></div></div></div>`;
     const draw = async () => {
       const site = $('air-site').value, y = $('air-year').value;
       const from = new Date(Date.now() - 3 * 86400e3 + 8 * 3600e3).toISOString().slice(0, 10);
@@ -172,8 +178,61 @@ const QS = (() => {
         ['综合指数', f(st.composite_index ?? st.composite_index_2012, 2)], ['达标(GB 3095 二级)', st.attainment?.attains == null ? '数据不足' : st.attainment.attains ? '达标' : '未达标']];
       $('air-annual').innerHTML = rows.map(([k, v]) => `<tr><td>${k}</td><td><b>${esc(v)}</b></td></tr>`).join('');
     };
-    $('air-site').onchange = draw; $('air-year').onchange = draw;
-    await draw();
+    // Comparison: every station's (and the county's) monthly figure for the chosen year, and the
+    // chosen station in two years. Good days from the year report's daily AQI; PM2.5 monthly
+    // means from the month reports (`/api/v1/air?year=&month=`, each cached server-side).
+    const cache = {};
+    const monthly = (y, metric) => {
+      const k = `${y}:${metric}`;
+      if (cache[k]) return cache[k];
+      const now = new Date(Date.now() + 8 * 3600e3);
+      const last = Number(y) === now.getUTCFullYear() ? now.getUTCMonth() + 1 : Number(y) > now.getUTCFullYear() ? 0 : 12;
+      cache[k] = (async () => {
+        const out = {}; // site ('' = county) -> [12]
+        if (metric === 'good') {
+          const rep = await api(`/api/v1/air?year=${y}`);
+          [...rep.stations, { ...rep.county, site: '' }].forEach((st) => {
+            const good = Array(12).fill(null);
+            st.daily.forEach((d) => { if (d.aqi == null) return; const m = Number(d.date.slice(5, 7)) - 1; good[m] = (good[m] || 0) + (d.aqi <= 100 ? 1 : 0); });
+            out[st.site] = { name: st.site ? st.name || st.site : '全县', v: good };
+          });
+        } else {
+          const reps = await Promise.all(Array.from({ length: 12 }, (_, i) => (i < last ? api(`/api/v1/air?year=${y}&month=${i + 1}`) : null)));
+          reps.forEach((rep, i) => {
+            if (!rep) return;
+            [...rep.stations, { ...rep.county, site: '' }].forEach((st) => {
+              const o = out[st.site] = out[st.site] || { name: st.site ? st.name || st.site : '全县', v: Array(12).fill(null) };
+              o.v[i] = st.PM25_annual_mean == null ? null : Math.round(st.PM25_annual_mean);
+            });
+          });
+        }
+        return out;
+      })();
+      cache[k].catch(() => { delete cache[k]; });
+      return cache[k];
+    };
+    const MONTHS = Array.from({ length: 12 }, (_, i) => `${i + 1}月`);
+    const axes = (unit) => ({ tooltip: { trigger: 'axis' }, legend: { type: 'scroll', textStyle: { color: '#cfe0ff' } },
+      xAxis: { type: 'category', data: MONTHS, axisLabel: { color: '#9fc3ee' } }, yAxis: { type: 'value', name: unit, axisLabel: { color: '#9fc3ee' } } });
+    const compare = async () => {
+      const metric = $('air-metric').value, y = $('air-year').value, y2 = $('air-year2').value, site = $('air-site').value;
+      const label = metric === 'good' ? '优良天数' : 'PM2.5 月均值';
+      const unit = metric === 'good' ? '天' : 'µg/m³';
+      $('air-cmp-title').textContent = `站点对比:${y}年${label}`;
+      const name = sites.find((x) => x.code === site)?.name || site;
+      $('air-years-title').textContent = `同站年际对比:${name} ${y}年 vs ${y2}年 ${label}`;
+      const [a, b] = await Promise.all([monthly(y, metric), monthly(y2, metric)]);
+      const kind = metric === 'good' ? 'bar' : 'line';
+      chart('air-compare').setOption({ ...axes(unit),
+        series: Object.entries(a).map(([k, o]) => ({ name: o.name, type: k ? kind : 'line', data: o.v, connectNulls: false,
+          ...(k ? {} : { lineStyle: { type: 'dashed', width: 2 }, itemStyle: { color: '#ffffff' } }) })) }, true);
+      chart('air-years').setOption({ ...axes(unit),
+        series: [[y, a], [y2, b]].map(([yy, d]) => ({ name: `${yy}年`, type: kind, data: (d[site] || { v: Array(12).fill(null) }).v })) }, true);
+    };
+    const redraw = async () => { await draw(); await compare(); };
+    $('air-site').onchange = redraw; $('air-year').onchange = redraw;
+    $('air-metric').onchange = compare; $('air-year2').onchange = compare;
+    await redraw();
   }
 
   // ---- 设备 ----
@@ -294,17 +353,22 @@ const QS = (() => {
         <div class="panel"><h2>图例</h2><div>${['I', 'III', 'IV', 'V', '劣V'].map((c) => `${waterBadge(c === 'I' ? 'I' : c)}${c === 'I' ? '<span class="muted">(I–II)</span>' : ''}`).join(' ')}</div>
           <p class="muted">单元格为当月水质类别;红框为未达到目标类别。悬停查看主要污染物及超标倍数。</p></div></div>
       <div class="panel"><h2>地表水断面逐月水质类别(对照目标)</h2><table class="data wgrid" id="wa-grid"></table></div>
+      <div class="panel"><h2 id="wa-trend-title">断面主要污染物逐月均值</h2>断面 <select id="wa-section"></select> <span class="muted">点击上表断面行切换;月均值 = 日均值的算术平均,虚线为III类标准限值</span>
+        <div id="wa-trend" class="chart"></div></div>
       <div class="panel"><h2>饮用水水源地逐月达标情况</h2><table class="data wgrid" id="wa-sources"></table></div>
       <div class="panel"><h2>湖库营养状态(综合营养状态指数 TLI)</h2><table class="data" id="wa-tli"></table></div>`;
     const months = Array.from({ length: 12 }, (_, i) => i + 1);
+    let lastWater = null;
     const load = async () => {
       const y = $('wa-year').value;
       const r = await api(`/api/v1/reports/water?year=${y}`);
+      lastWater = r;
       const sh = r.share_iii_or_better;
-      $('wa-share').textContent = pct(sh.pct);
-      $('wa-share-text').innerHTML = `参评断面 ${sh.evaluated} / ${sh.sections} 个,达到或优于III类 ${sh.at_or_better} 个<br><span class="muted">全县河流水质状况:${esc(r.river_status.status || '无数据')}</span>`;
+      $('wa-share').textContent = sh ? pct(sh.pct) : '—';
+      $('wa-share-text').innerHTML = sh ? `参评断面 ${sh.evaluated} / ${sh.sections} 个,达到或优于III类 ${sh.at_or_better} 个<br><span class="muted">全县河流水质状况:${esc(r.river_status.status || '无数据')}</span>`
+        : '<span class="muted">全县汇总指标仅对局内用户显示;下表为本乡镇(街道)的断面和水源地</span>';
       const dw = r.drinking_water;
-      $('wa-dw').innerHTML = [['城镇(县级及以上)', dw.urban], ['乡镇(千吨万人)', dw.township]].map(([n, c]) =>
+      $('wa-dw').innerHTML = !dw.urban ? '<span class="muted">全县达标率仅对局内用户显示</span>' : [['城镇(县级及以上)', dw.urban], ['乡镇(千吨万人)', dw.township]].map(([n, c]) =>
         `<div class="kv"><span>${n}</span><b>${pct(c.rate_pct)}</b></div><div class="kv"><span class="muted">达标 / 评价 源·月;水源地(有数据)</span><span class="muted">${c.compliant} / ${c.assessed};${c.sources}(${c.sources_with_data})</span></div>`).join('');
       const cell = (mo, target) => {
         if (!mo || !mo.class) return '<td class="wcell muted">—</td>';
@@ -332,8 +396,58 @@ const QS = (() => {
          <td>${x.tli.missing.length ? `<span class="off">缺少 ${esc(x.tli.missing.join('、'))} 的监测数据,不作估算</span>` : '—'}</td></tr>`).join('')
         : '<tr><td colspan="5" class="muted">无湖库点位</td></tr>');
     };
-    $('wa-year').onchange = load;
-    await load();
+    // Trend of a section's main pollutants: the month reports' period means (each month's
+    // `/api/v1/reports/water?year=&month=`, cached server-side), fetched once per year.
+    const ITEMS = { CODMn: ['高锰酸盐指数', 6], NH3N: ['氨氮', 1.0], TP: ['总磷', 0.2], COD: ['化学需氧量', 20], BOD5: ['五日生化需氧量', 4],
+      DO: ['溶解氧', 5], TN: ['总氮', 1.0] };
+    const perMonth = {};
+    const monthReports = (y) => {
+      if (!perMonth[y]) {
+        const now = new Date(Date.now() + 8 * 3600e3);
+        const last = Number(y) === now.getUTCFullYear() ? now.getUTCMonth() + 1 : 12;
+        perMonth[y] = Promise.all(months.map((m) => (m <= last ? api(`/api/v1/reports/water?year=${y}&month=${m}`).catch(() => null) : null)));
+      }
+      return perMonth[y];
+    };
+    let trendSeq = 0;
+    const trend = async () => {
+      const n = ++trendSeq;
+      const y = $('wa-year').value, site = $('wa-section').value;
+      if (!site || !yearRep) return;
+      const sec = yearRep.sections.find((x) => x.site === site);
+      document.querySelectorAll('#wa-grid tr[data-site]').forEach((tr) => tr.classList.toggle('sel', tr.dataset.site === site));
+      const reps = await monthReports(y);
+      if (n !== trendSeq) return;
+      const means = reps.map((r) => r?.sections.find((x) => x.site === site)?.means || {});
+      // Main pollutants of the year or any month; without any, the usual river items.
+      const named = {};
+      [...(sec?.main_pollutants || []), ...(sec?.months || []).flatMap((mo) => mo.main_pollutants)].forEach((x) => { named[x.item] = x.name; });
+      let items = Object.keys(named);
+      if (!items.length) items = ['CODMn', 'NH3N', 'TP'];
+      items = items.filter((k) => means.some((m) => m[k] != null));
+      $('wa-trend-title').textContent = `断面主要污染物逐月均值:${sec?.name || site}(${y}年)`;
+      const c = chart('wa-trend');
+      c.setOption({
+        tooltip: { trigger: 'axis' }, legend: { textStyle: { color: '#cfe0ff' } },
+        xAxis: { type: 'category', data: months.map((m) => `${m}月`), axisLabel: { color: '#9fc3ee' } },
+        yAxis: { type: 'value', name: 'mg/L', axisLabel: { color: '#9fc3ee' } },
+        series: items.map((k) => ({ name: named[k] || ITEMS[k]?.[0] || k, type: 'line', connectNulls: false, data: means.map((m) => m[k] ?? null),
+          markLine: ITEMS[k] ? { symbol: 'none', silent: true, lineStyle: { type: 'dashed' }, label: { formatter: `III类(河流) ${ITEMS[k][1]}` }, data: [{ yAxis: ITEMS[k][1] }] } : undefined })),
+      }, true);
+    };
+    let yearRep = null;
+    const loadAll = async () => {
+      await load();
+      yearRep = lastWater;
+      const keep = $('wa-section').value;
+      $('wa-section').innerHTML = yearRep.sections.map((x) => `<option value="${esc(x.site)}">${esc(x.name)}</option>`).join('');
+      if (yearRep.sections.some((x) => x.site === keep)) $('wa-section').value = keep;
+      document.querySelectorAll('#wa-grid tr[data-site]').forEach((tr) => { tr.onclick = () => { $('wa-section').value = tr.dataset.site; trend(); }; });
+      await trend();
+    };
+    $('wa-section').onchange = trend;
+    $('wa-year').onchange = loadAll;
+    await loadAll();
   }
 
   // ---- 污染源 ----
@@ -407,6 +521,7 @@ const QS = (() => {
       const rep = await api(`/api/v1/reports/sources?${periodQuery('fu')}`);
       if (n !== seq) return;
       const f = rep.fume;
+      if (!f) { $('fu-note').textContent = '无可查看的餐饮单位'; return; }
       $('fu-note').textContent = `${rep.from} 至 ${rep.to};限值 ${f.limit_mg_m3} mg/m³(GB 18483-2001);评价 ${f.days_evaluated} 天`;
       $('fu-fleet').innerHTML = [['监控餐饮单位', f.monitored], ['有数据单位', f.reporting], ['在线率', pct(f.online_rate)], ['超标单位', f.restaurants_with_exceedances],
         ['超标读数 / 超标小时', `${f.readings_over} / ${f.hours_over}`], ['风机开、净化器关(单位 / 次 / 分钟)', `${f.unpurified_restaurants} / ${f.unpurified_occurrences} / ${f.unpurified_minutes}`],

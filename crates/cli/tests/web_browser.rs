@@ -400,6 +400,10 @@ fn web_ui_in_headless_chromium() {
 
     d.go(&format!("{base}/#air"));
     d.wait("air page", "document.querySelector('#air-calendar canvas') && document.getElementById('air-annual').rows.length > 5");
+    // Station and year comparison: good days by default, then PM2.5 monthly means.
+    d.wait("air comparison", "document.querySelector('#air-compare canvas') && document.querySelector('#air-years canvas') && document.getElementById('air-years-title').textContent.includes('vs')");
+    d.js("const m = document.getElementById('air-metric'); m.value = 'pm25'; m.onchange(); return 1;");
+    d.wait("air PM2.5 comparison", "document.getElementById('air-cmp-title').textContent.includes('PM2.5') && echarts.getInstanceByDom(document.getElementById('air-compare')).getOption().series.some((s) => s.data.some((v) => v != null))");
     std::thread::sleep(Duration::from_millis(800));
     d.screenshot(&shots, "03-air");
 
@@ -490,6 +494,8 @@ fn web_ui_in_headless_chromium() {
         "TLI rows",
         "document.getElementById('wa-tli').rows.length > 1",
     );
+    std::thread::sleep(Duration::from_millis(300));
+    d.wait("water trend", "document.querySelector('#wa-trend canvas') && echarts.getInstanceByDom(document.getElementById('wa-trend')).getOption().series.some((s) => s.data.some((v) => v != null))");
     std::thread::sleep(Duration::from_millis(300));
     d.screenshot(&shots, "07-water");
 

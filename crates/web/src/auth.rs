@@ -252,8 +252,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r(
         "GET",
         "/api/v1/reports/{kind}",
-        Access::Roles(STAFF),
-        "report water|noise|sources|quality for a year/month (the JSON of `qingshan report`)",
+        Access::Roles(ALL_ROLES),
+        "report water|noise|sources|quality for a year/month (the JSON of `qingshan report`); towns: sources and water of their town, enterprises: sources of their outlets, noise/quality 403",
     ),
     r(
         "GET",

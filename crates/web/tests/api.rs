@@ -336,7 +336,9 @@ async fn roles_follow_the_table() {
                 .replace("{name}", "mon")
                 .replace("{id}", "999")
                 .replace("{code}", "I01")
-                .replace("{kind}", "water");
+                // Every listed role reads `sources` (scoped); the per-kind 403s of the scoped
+                // roles are checked in `reports_over_http`.
+                .replace("{kind}", "sources");
             let (s, _, _) = call(&e.app, r.method, &uri, Some(&c), None).await;
             if allowed.contains(&role) {
                 assert_ne!(s, StatusCode::FORBIDDEN, "{user} {} {uri}", r.method);
@@ -1095,17 +1097,157 @@ async fn reports_over_http() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(v.to_string().contains("month=13"), "{v}");
-    for user in ["town", "ent"] {
+    // Scoped roles: noise and quality stay bureau-only, water for enterprises too.
+    for (user, kind) in [
+        ("town", "noise"),
+        ("town", "quality"),
+        ("ent", "water"),
+        ("ent", "noise"),
+        ("ent", "quality"),
+    ] {
         let c = login(&e.app, user).await;
         let (s, _, _) = call(
             &e.app,
             "GET",
-            "/api/v1/reports/water?year=2026",
+            &format!("/api/v1/reports/{kind}?year=2026"),
             Some(&c),
             None,
         )
         .await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
+        assert_eq!(s, StatusCode::FORBIDDEN, "{user} {kind}");
+    }
+}
+
+fn outlet_sites(v: &serde_json::Value) -> Vec<String> {
+    v["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["outlets"].as_array().unwrap().iter())
+        .map(|o| o["site"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// 污染源 / 油烟 / 水 for enterprise operators and town officials: the report cut down to the
+/// sites `Principal::sees_site` lets them see, whatever the query says.
+#[tokio::test]
+async fn scoped_reports_for_enterprises_and_towns() {
+    let e = env();
+    let p = &e.state.profile;
+    let ent = &p.enterprises[0];
+    let other = &p.enterprises[1];
+    let c = login(&e.app, "ent").await;
+    let own: Vec<String> = ent.outlets.iter().map(|o| o.code.clone()).collect();
+    for q in [
+        "year=2026".to_string(),
+        "year=2026&month=11".to_string(),
+        format!("year=2026&enterprise={}", other.code),
+        format!(
+            "year=2026&site={}&scope={}",
+            other.outlets[0].code, other.code
+        ),
+    ] {
+        let (s, v, _) = call(
+            &e.app,
+            "GET",
+            &format!("/api/v1/reports/sources?{q}"),
+            Some(&c),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{q}: {v}");
+        let ents = v["enterprises"].as_array().unwrap();
+        assert_eq!(ents.len(), 1, "{q}: {v}");
+        assert_eq!(ents[0]["enterprise"], ent.code.as_str());
+        let mut sites = outlet_sites(&v);
+        sites.sort();
+        let mut want = own.clone();
+        want.sort();
+        assert_eq!(sites, want, "{q}");
+        assert!(v["fume"].is_null(), "no fume fleet for an enterprise");
+        assert!(!v.to_string().contains(&other.outlets[0].code), "{q}");
+    }
+
+    // A town official: the outlets and restaurants of their town, fleet figures over them.
+    let air_town = p
+        .sites_by_kind(profile::SiteKind::Air)
+        .next()
+        .unwrap()
+        .town
+        .clone();
+    let town2 = if air_town == p.towns()[0].code {
+        p.towns()[1].code.clone()
+    } else {
+        p.towns()[0].code.clone()
+    };
+    let (_, all, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/reports/sources?year=2026",
+        Some(&login(&e.app, "plan").await),
+        None,
+    )
+    .await;
+    let fleet: std::collections::HashMap<String, String> = p
+        .fleet()
+        .into_iter()
+        .map(|x| (x.code.clone(), x.town.clone()))
+        .collect();
+    let mut restaurants_seen = 0;
+    for (user, town) in [("town", air_town.clone()), ("town2", town2)] {
+        let c = login(&e.app, user).await;
+        let (s, v, _) = call(
+            &e.app,
+            "GET",
+            "/api/v1/reports/sources?year=2026",
+            Some(&c),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let in_town = |code: &str| fleet.get(code) == Some(&town);
+        let mut want: Vec<String> = outlet_sites(&all)
+            .into_iter()
+            .filter(|x| in_town(x))
+            .collect();
+        let mut got = outlet_sites(&v);
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{user}");
+        let rest = v["fume"]["restaurants"].as_array().unwrap();
+        let want_rest = all["fume"]["restaurants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| in_town(r["site"].as_str().unwrap()))
+            .count();
+        restaurants_seen += want_rest;
+        assert_eq!(rest.len(), want_rest, "{user}");
+        assert_eq!(v["fume"]["monitored"], want_rest);
+        assert!(rest.iter().all(|r| in_town(r["site"].as_str().unwrap())));
+    }
+    assert!(restaurants_seen > 0, "the test towns have restaurants");
+    let town = air_town;
+    let in_town = |code: &str| fleet.get(code) == Some(&town);
+    let c = login(&e.app, "town").await;
+    // Water: the town's sections and sources, no county-wide figures.
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/reports/water?year=2026",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["share_iii_or_better"].is_null() && v["river_status"].is_null());
+    for x in v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(v["drinking_water"]["sources"].as_array().unwrap())
+    {
+        assert!(in_town(x["site"].as_str().unwrap()), "{x}");
     }
 }
 
