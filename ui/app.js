@@ -10,7 +10,7 @@ const QS = (() => {
   const KIND_NAMES = { air: '空气站', surface_water: '地表水断面', drinking_water: '饮用水水源地', noise: '噪声点',
     flue_gas: '废气排口', wastewater: '废水排口', fume: '餐饮油烟' };
   const POLLUTANTS = [['a34004', 'PM2.5'], ['a34002', 'PM10'], ['a05024', 'O₃'], ['a21004', 'NO₂'], ['a21026', 'SO₂'], ['a21005', 'CO']];
-  const PRIMARY = { PM25_24H: 'PM2.5', PM10_24H: 'PM10', O3_8H: 'O₃-8h', O3_1H: 'O₃-1h', NO2_24H: 'NO₂', SO2_24H: 'SO₂', CO_24H: 'CO' };
+  const PRIMARY = { PM25_24H: 'PM2.5', PM10_24H: 'PM10', O3_8H: 'O₃-8h', O3_1H: 'O₃-1h', NO2_24H: 'NO₂', SO2_24H: 'SO₂', CO_24H: 'CO', SO2_1H: 'SO₂-1h', NO2_1H: 'NO₂-1h', PM10_1H: 'PM10-1h', PM25_1H: 'PM2.5-1h', CO_1H: 'CO-1h' };
   // Navigation: built pages have a render function; the others are shown disabled (建设中).
   // A fourth element lists the roles that may open the page (the API's role table); the
   // page is not in the menu for the others.
@@ -79,7 +79,8 @@ const QS = (() => {
   let boundaryRegistered = false;
   async function overview() {
     $('page').innerHTML = `<div class="grid">
-      <div><div class="panel"><h2>今日县城空气质量</h2><div id="ov-aqi" class="big">—</div><div id="ov-aqi-text" style="text-align:center"></div></div>
+      <div><div class="panel"><h2>今日县城空气质量</h2><div id="ov-aqi" class="big">—</div><div id="ov-aqi-text" style="text-align:center"></div>
+             <div id="ov-hour" class="kv" style="margin-top:8px"><span>实时(小时)AQI</span><b id="ov-hour-aqi">—</b></div><div id="ov-hour-text" class="muted" style="text-align:center"></div></div>
            <div class="panel"><h2>设备在线</h2><div id="ov-devices"></div></div>
            <div class="panel"><h2>告警</h2><div id="ov-alarms"></div></div></div>
       <div class="panel"><h2>点位分布</h2><div id="ov-map" class="chart tall"></div></div>
@@ -92,6 +93,10 @@ const QS = (() => {
     $('ov-aqi').textContent = ca ? ca.aqi : '—';
     $('ov-aqi').style.color = ca ? aqiColor(ca.level) : '#8a8a8a';
     $('ov-aqi-text').innerHTML = ca ? `${aqiName(ca.level)} · 首要污染物 ${esc(primary(ca.primary))}<br><span class="muted">${esc(ca.date)}</span>` : '暂无日均值';
+    const ch = ov.county_air_hour;
+    $('ov-hour-aqi').textContent = ch ? ch.aqi : '—';
+    $('ov-hour-aqi').style.color = ch ? aqiColor(ch.level) : '#8a8a8a';
+    $('ov-hour-text').innerHTML = ch ? `${aqiName(ch.level)} · 首要污染物 ${esc(primary(ch.primary))} · ${esc(ch.hour.slice(0, 16).replace('T', ' '))} 时` : '近24小时暂无小时值';
     $('ov-devices').innerHTML = `<div class="kv"><span>设备总数</span><b id="ov-dev-total">${ov.devices.total}</b></div>
       <div class="kv"><span>在线</span><b class="on" id="ov-dev-online">${ov.devices.online}</b></div>
       <div class="kv"><span>离线</span><b class="off">${ov.devices.offline}</b></div>`;
@@ -132,7 +137,7 @@ const QS = (() => {
     const sites = (await api('/api/v1/sites?kind=air')).items;
     const year = new Date().getFullYear();
     $('page').innerHTML = `<div class="panel">站点 <select id="air-site">${sites.map((s) => `<option value="${esc(s.code)}">${esc(s.name)}</option>`).join('')}</select>
-      年份 <select id="air-year">${[year, year - 1, year - 2].map((y) => `<option>${y}</option>`).join('')}</select></div>
+      年份 <select id="air-year">${[year, year - 1, year - 2].map((y) => `<option>${y}</option>`).join('')}</select> <a class="muted" id="air-xlsx">导出 Excel</a></div>
       <div class="panel"><h2>逐时浓度(近3日)</h2><div id="air-hourly" class="chart"></div></div>
       <div class="row"><div class="panel"><h2>日历热图:逐日 AQI</h2><div id="air-calendar" class="chart" style="height:260px"></div></div></div>
       <div class="row"><div class="panel"><h2>各月优良天数</h2><div id="air-monthly" class="chart"></div></div>
@@ -143,6 +148,7 @@ const QS = (() => {
       <div class="panel"><h2 id="air-years-title">同站年际对比</h2><div id="air-years" class="chart"></div></div></div>`;
     const draw = async () => {
       const site = $('air-site').value, y = $('air-year').value;
+      $('air-xlsx').href = `/api/v1/air?year=${y}&format=xlsx`;
       const from = new Date(Date.now() - 3 * 86400e3 + 8 * 3600e3).toISOString().slice(0, 10);
       const [vals, rep] = await Promise.all([
         api(`/api/v1/values?site=${encodeURIComponent(site)}&period=hour&from=${from}&per_page=10000`),
@@ -238,7 +244,7 @@ const QS = (() => {
   // ---- 设备 ----
   async function devicesPage() {
     $('page').innerHTML = `<div class="panel"><h2>设备列表</h2>
-      <span id="dev-count"></span> <a href="/api/v1/devices?format=csv" class="muted">导出 CSV</a>
+      <span id="dev-count"></span> <a href="/api/v1/devices?format=csv" class="muted">导出 CSV</a> <a href="/api/v1/devices?format=xlsx" class="muted" id="dev-xlsx">导出 Excel</a>
       <table class="data" id="dev-table"></table></div>
       <div class="panel" id="cmd-panel"><h2>补发数据(2061)</h2>
       设备 <select id="cmd-mn"></select> 开始 <input class="f" id="cmd-begin" type="datetime-local"> 结束 <input class="f" id="cmd-end" type="datetime-local">
@@ -347,7 +353,7 @@ const QS = (() => {
 
   // ---- 水 ----
   async function waterPage() {
-    $('page').innerHTML = `<div class="panel">${periodPicker('wa')} <span class="muted">按月评价:日均值的月均值定类(GB 3838-2002,环办〔2011〕22号)</span></div>
+    $('page').innerHTML = `<div class="panel">${periodPicker('wa')} <span class="muted">按月评价:日均值的月均值定类(GB 3838-2002,环办〔2011〕22号)</span> <a class="muted" id="wa-xlsx">导出 Excel</a></div>
       <div class="row"><div class="panel"><h2>断面水质达到或优于III类比例</h2><div id="wa-share" class="big">—</div><div id="wa-share-text" style="text-align:center"></div></div>
         <div class="panel"><h2>饮用水水源地达标率</h2><div id="wa-dw"></div></div>
         <div class="panel"><h2>图例</h2><div>${['I', 'III', 'IV', 'V', '劣V'].map((c) => `${waterBadge(c === 'I' ? 'I' : c)}${c === 'I' ? '<span class="muted">(I–II)</span>' : ''}`).join(' ')}</div>
@@ -361,6 +367,7 @@ const QS = (() => {
     let lastWater = null;
     const load = async () => {
       const y = $('wa-year').value;
+      $('wa-xlsx').href = `/api/v1/reports/water?year=${y}&format=xlsx`;
       const r = await api(`/api/v1/reports/water?year=${y}`);
       lastWater = r;
       const sh = r.share_iii_or_better;
@@ -452,7 +459,7 @@ const QS = (() => {
 
   // ---- 污染源 ----
   async function sourcesPage() {
-    $('page').innerHTML = `<div class="panel">${periodPicker('so', 'month')} <span class="muted" id="so-note"></span></div>
+    $('page').innerHTML = `<div class="panel">${periodPicker('so', 'month')} <span class="muted" id="so-note"></span> <a class="muted" id="so-xlsx">导出 Excel</a></div>
       <div class="panel"><h2>企业排口:有效小时、超标事件、排放总量</h2><table class="data clickable" id="so-table"></table></div>
       <div class="panel" id="so-detail"><p class="muted">选择一个排口查看污染物与超标事件</p></div>`;
     const KN = { flue_gas: '废气', wastewater: '废水' };
@@ -476,6 +483,7 @@ const QS = (() => {
     let seq = 0; // a later period wins over an earlier one still in flight
     const load = async () => {
       const n = ++seq;
+      $('so-xlsx').href = `/api/v1/reports/sources?${periodQuery('so')}&format=xlsx`;
       const r = await api(`/api/v1/reports/sources?${periodQuery('so')}`);
       if (n !== seq) return;
       rep = r;
@@ -542,7 +550,7 @@ const QS = (() => {
 
   // ---- 噪声 ----
   async function noisePage() {
-    $('page').innerHTML = `<div class="panel">${periodPicker('no', 'year')} <span class="muted">昼间 06:00–22:00,夜间 22:00–次日06:00;等效声级能量平均(GB 3096-2008)</span></div>
+    $('page').innerHTML = `<div class="panel">${periodPicker('no', 'year')} <span class="muted">昼间 06:00–22:00,夜间 22:00–次日06:00;等效声级能量平均(GB 3096-2008)</span> <a class="muted" id="no-xlsx">导出 Excel</a></div>
       <div class="panel"><h2>噪声监测点位对照功能区限值</h2><table class="data clickable" id="no-table"></table></div>
       <div class="panel"><h2 id="no-title">逐日昼夜等效声级</h2><div id="no-chart" class="chart"></div></div>`;
     const ZONE = { 0: '0类', 1: '1类', 2: '2类', 3: '3类', '4a': '4a类', '4b': '4b类' };
@@ -560,6 +568,7 @@ const QS = (() => {
     };
     const lv = (v, lim, ok) => (v == null ? '—' : `<span class="${ok === false ? 'off' : 'on'}">${num(v)}</span> / ${lim}`);
     const load = async () => {
+      $('no-xlsx').href = `/api/v1/reports/noise?${periodQuery('no')}&format=xlsx`;
       rep = await api(`/api/v1/reports/noise?${periodQuery('no')}`);
       $('no-table').innerHTML = '<tr><th>点位</th><th>功能区</th><th>昼间 Ld 均值 / 限值</th><th>夜间 Ln 均值 / 限值</th><th>昼间达标天数比例</th><th>夜间达标天数比例</th><th>有效昼 / 夜</th></tr>' + rep.points.map((p) =>
         `<tr data-id="${esc(p.site)}"><td>${esc(p.name)}</td><td>${ZONE[p.zone] || esc(p.zone)}</td><td>${lv(p.ld_mean, p.day_limit, p.ld_mean_compliant)}</td><td>${lv(p.ln_mean, p.night_limit, p.ln_mean_compliant)}</td>
@@ -585,7 +594,7 @@ const QS = (() => {
       <button class="act" id="au-find">查询</button> <span class="muted" id="au-count"></span></div>
       ${canMark ? '<div class="form">审核原因 <input class="f" id="au-reason" style="width:360px" placeholder="必填,如:停电恢复后仪器异常"> <span class="error" id="au-msg"></span></div>' : '<p class="muted">仅监测人员和系统管理员可标记数据有效性</p>'}
       <table class="data" id="au-values"></table></div>
-      <div class="panel"><h2>审核记录</h2><a class="muted" href="/api/v1/audit-marks?format=csv">导出 CSV</a><table class="data" id="au-trail"></table></div>`;
+      <div class="panel"><h2>审核记录</h2><a class="muted" href="/api/v1/audit-marks?format=csv">导出 CSV</a> <a class="muted" id="au-xlsx" href="/api/v1/audit-marks?format=xlsx">导出 Excel</a><table class="data" id="au-trail"></table></div>`;
     const MARK = { invalid: '<span class="off">已标记无效</span>', valid: '<span class="on">已标记有效</span>' };
     let seq = 0; // a later query wins over an earlier one still in flight
     const find = async () => {
@@ -631,12 +640,13 @@ const QS = (() => {
       状态 <select id="al-status"><option value="open">待办(未办结)</option><option value="all">全部</option><option value="new">新告警</option>
       <option value="acknowledged">已确认</option><option value="dispatched">已派发</option><option value="handled">已处置</option>
       <option value="closed">已办结</option><option value="cleared">已自动解除</option></select>
-      <span id="al-count" class="muted"></span> <a id="al-csv" class="muted" href="/api/v1/alarms?format=csv">导出 CSV</a>
+      <span id="al-count" class="muted"></span> <a id="al-csv" class="muted" href="/api/v1/alarms?format=csv">导出 CSV</a> <a id="al-xlsx" class="muted" href="/api/v1/alarms?format=xlsx">导出 Excel</a>
       <table class="data clickable" id="al-table"></table></div>
       <div class="panel" id="al-detail"><p class="muted">选择一条告警查看详情与处置记录</p></div>`;
     const load = async () => {
       const st = $('al-status').value;
       $('al-csv').href = `/api/v1/alarms?format=csv&status=${st}`;
+      $('al-xlsx').href = `/api/v1/alarms?format=xlsx&status=${st}`;
       const r = await api(`/api/v1/alarms?status=${st}&per_page=500`);
       $('al-count').textContent = `共 ${r.total} 条(按处置期限排序)`;
       $('al-table').innerHTML = '<tr><th>编号</th><th>级别</th><th>类型</th><th>告警</th><th>点位</th><th>状态</th><th>最近发生</th><th>次数</th><th>承办</th><th>期限</th></tr>' + r.items.map((a) =>

@@ -298,6 +298,27 @@ fn latest_air(
     Ok(m)
 }
 
+/// The county's latest hour with an AQI within the last 24 hours (`air_hours`, the hourly
+/// real-time AQI of docs/engine.md): hour start (Beijing), AQI, level, primary pollutants,
+/// the 1-h values and the stations that contributed.
+fn latest_county_hour(s: &AppState) -> Result<Option<Value>, ApiError> {
+    use store::air_hours::AirHoursStore as _;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let rows = {
+        let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+        d.air_hours(Some(store::COUNTY_SITE), now - 24 * 3600, now + 3600)?
+    };
+    Ok(rows.iter().rev().find(|h| h.aqi.is_some()).map(|h| {
+        json!({"hour": model::format_beijing(h.hour), "aqi": h.aqi, "level": h.level,
+               "primary": h.primary, "rules": h.rules, "stations": h.stations,
+               "pm25": h.pm25, "pm10": h.pm10, "so2": h.so2, "no2": h.no2, "co": h.co,
+               "o3": h.o3, "pm25_24h": h.pm25_24h, "pm10_24h": h.pm10_24h, "o3_8h": h.o3_8h})
+    }))
+}
+
 fn air_day_json(d: &AirDay) -> Value {
     json!({"date": d.day, "aqi": d.aqi, "level": d.level, "primary": d.primary,
            "pm25": d.pm25, "pm10": d.pm10, "o3_8h": d.o3_8h, "no2": d.no2, "so2": d.so2, "co": d.co})
@@ -326,6 +347,7 @@ pub async fn overview(State(s): State<AppState>, Extension(p): Extension<Princip
 
 fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
     let latest = latest_air(s, 3)?;
+    let county_hour = latest_county_hour(s)?;
     let online = s.gateway.connected();
     let (devices, states) = {
         let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
@@ -375,6 +397,7 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
                    "centre": [s.profile.county.centre.lon, s.profile.county.centre.lat]},
         "today": today(),
         "county_air": latest.get(store::COUNTY_SITE).map(air_day_json),
+        "county_air_hour": county_hour,
         "devices": {"total": total, "online": on, "offline": total - on},
         "sites": sites,
         "water_note": "水质点位按最近有数据月份的水质类别着色(GB 3838-2002)",
@@ -755,6 +778,7 @@ pub async fn values(
 pub struct AirQuery {
     year: Option<i32>,
     month: Option<u8>,
+    format: Option<String>,
 }
 
 pub async fn air(
@@ -779,6 +803,7 @@ pub async fn air(
         from.map_err(|e| bad(format!("year: {e}")))?,
         to.map_err(|e| bad(format!("year: {e}")))?,
     );
+    let xlsx = crate::reports::wants_xlsx(q.format.as_deref())?;
     // Cached per (period, scope) while the air watermark stays (at most REPORT_TTL): the year
     // report takes ~0.5 s on a year of county data.
     let stamp = {
@@ -811,7 +836,11 @@ pub async fn air(
             serde_json::to_vec(&v).unwrap_or_default(),
         ))
     })?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let name = match q.month {
+        Some(m) => format!("air-{year}-{m:02}"),
+        None => format!("air-{year}"),
+    };
+    crate::reports::answer(body, xlsx, &name, "环境空气质量报告")
 }
 
 // ---- summary ----

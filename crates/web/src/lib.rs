@@ -25,6 +25,7 @@ pub mod openapi;
 mod reports;
 mod table;
 mod ui;
+mod xlsx;
 
 pub use auth::{Principal, Role};
 

@@ -26,7 +26,7 @@ fn params_for(path: &str) -> Vec<Value> {
     if table {
         v.push(q("page", "page number, from 1"));
         v.push(q("per_page", "rows per page (default 100, at most 10000)"));
-        v.push(q("format", "json (default) or csv (all rows)"));
+        v.push(q("format", "json (default), csv or xlsx (all rows)"));
     }
     match path {
         "/api/v1/sites" => {

@@ -25,6 +25,26 @@ type Res = Result<Response, ApiError>;
 pub struct PeriodQuery {
     year: Option<i32>,
     month: Option<u8>,
+    /// `json` (default) or `xlsx` (a sheet of the scalar fields, one per list of rows).
+    format: Option<String>,
+}
+
+/// `?format=` of a report: false = JSON, true = XLSX.
+pub(crate) fn wants_xlsx(format: Option<&str>) -> Result<bool, ApiError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("xlsx") => Ok(true),
+        Some(f) => Err(bad(format!("format={f}: expected json or xlsx"))),
+    }
+}
+
+/// The cached JSON of a report as the answer the query asked for.
+pub(crate) fn answer(body: bytes::Bytes, xlsx: bool, name: &str, title: &str) -> Res {
+    if !xlsx {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).map_err(internal)?;
+    Ok(crate::xlsx::response(name, crate::xlsx::report(title, &v)?))
 }
 
 /// The Beijing calendar period of a query (the year's months, or one month).
@@ -55,6 +75,7 @@ pub async fn report(
     Query(q): Query<PeriodQuery>,
 ) -> Res {
     let (from, to) = period(&q)?;
+    let xlsx = wants_xlsx(q.format.as_deref())?;
     let scoped_ok = match p.role {
         Role::Town => matches!(kind.as_str(), "sources" | "water"),
         Role::Enterprise => kind == "sources",
@@ -110,7 +131,17 @@ pub async fn report(
     } else {
         body
     };
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let title = match kind.as_str() {
+        "water" => "水环境质量报告",
+        "noise" => "声环境质量报告",
+        "sources" => "污染源排放报告",
+        _ => "数据质量报告",
+    };
+    let name = match q.month {
+        Some(m) => format!("report-{kind}-{}-{m:02}", from.year()),
+        None => format!("report-{kind}-{}", from.year()),
+    };
+    answer(body, xlsx, &name, title)
 }
 
 /// Cut a report's JSON down to what a town official or enterprise operator may see.

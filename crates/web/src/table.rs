@@ -1,5 +1,6 @@
 //! Tables the API returns: paginated JSON `{page, per_page, total, items}` or, with
-//! `?format=csv`, every row as CSV (UTF-8 with BOM so Excel opens Chinese text correctly).
+//! `?format=csv`, every row as CSV (UTF-8 with BOM so Excel opens Chinese text correctly), or,
+//! with `?format=xlsx`, every row as an Excel workbook with Chinese headers ([`crate::xlsx`]).
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,14 @@ pub struct Paging {
     pub format: Option<String>,
 }
 
+/// What a table answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Export {
+    Json,
+    Csv,
+    Xlsx,
+}
+
 pub const MAX_PER_PAGE: usize = 10_000;
 
 impl Paging {
@@ -26,19 +35,20 @@ impl Paging {
     pub fn per_page(&self) -> usize {
         self.per_page.unwrap_or(100).clamp(1, MAX_PER_PAGE)
     }
-    pub fn csv(&self) -> Result<bool, ApiError> {
+    pub fn format(&self) -> Result<Export, ApiError> {
         match self.format.as_deref() {
-            None | Some("json") => Ok(false),
-            Some("csv") => Ok(true),
+            None | Some("json") => Ok(Export::Json),
+            Some("csv") => Ok(Export::Csv),
+            Some("xlsx") => Ok(Export::Xlsx),
             Some(f) => Err(ApiError(
                 StatusCode::BAD_REQUEST,
-                format!("format={f}: expected json or csv (xlsx: not yet, see docs/web.md)"),
+                format!("format={f}: expected json, csv or xlsx"),
             )),
         }
     }
-    /// The row range of this page (CSV: all rows).
+    /// The row range of this page (CSV and XLSX: all rows).
     pub fn window(&self) -> Result<(usize, usize), ApiError> {
-        if self.csv()? {
+        if self.format()? != Export::Json {
             Ok((0, usize::MAX))
         } else {
             let skip = (self.page() - 1).saturating_mul(self.per_page());
@@ -55,7 +65,14 @@ pub fn respond(
     items: Vec<Value>,
     total: usize,
 ) -> Result<Response, ApiError> {
-    if p.csv()? {
+    let format = p.format()?;
+    if format == Export::Xlsx {
+        return Ok(crate::xlsx::response(
+            name,
+            crate::xlsx::table(name, columns, &items)?,
+        ));
+    }
+    if format == Export::Csv {
         let mut out = String::from("\u{feff}");
         out.push_str(&columns.join(","));
         out.push_str("\r\n");

@@ -1506,3 +1506,155 @@ async fn overview_colours_water_sites_by_their_latest_month() {
         "{v}"
     );
 }
+
+async fn call_raw(
+    app: &axum::Router,
+    uri: &str,
+    cookie: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let req = Request::builder()
+        .method("GET")
+        .uri(uri)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes.to_vec())
+}
+
+fn first_sheet(bytes: Vec<u8>) -> (String, calamine::Range<calamine::Data>) {
+    use calamine::Reader as _;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).unwrap();
+    (name, range)
+}
+
+#[tokio::test]
+async fn tables_and_reports_export_xlsx() {
+    let e = env();
+    let c = login(&e.app, "mon").await;
+    let (_, air, _) = call(&e.app, "GET", "/api/v1/sites?kind=air", Some(&c), None).await;
+    let (s, h, body) = call_raw(&e.app, "/api/v1/sites?kind=air&format=xlsx", &c).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        h[header::CONTENT_TYPE],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(
+        h[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"sites.xlsx\""
+    );
+    assert!(body.starts_with(b"PK"), "a ZIP file");
+    let (name, range) = first_sheet(body);
+    assert_eq!(name, "sites");
+    assert_eq!(range.get_value((0, 0)).unwrap().to_string(), "点位编码");
+    assert_eq!(range.get_value((0, 1)).unwrap().to_string(), "点位名称");
+    assert_eq!(
+        range.height() as u64,
+        air["total"].as_u64().unwrap() + 1,
+        "header and every row"
+    );
+    assert_eq!(
+        range.get_value((1, 0)).unwrap().to_string(),
+        air["items"][0]["code"].as_str().unwrap()
+    );
+    // Numbers stay numbers.
+    assert!(matches!(
+        range.get_value((1, 4)).unwrap(),
+        calamine::Data::Float(_)
+    ));
+    // Values, devices and alarms too.
+    for uri in [
+        "/api/v1/values?pollutant=a34004&period=hour&format=xlsx",
+        "/api/v1/devices?format=xlsx",
+        "/api/v1/alarms?status=all&format=xlsx",
+        "/api/v1/audit-marks?format=xlsx",
+    ] {
+        let (s, h, body) = call_raw(&e.app, uri, &c).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        assert!(h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml"));
+        assert!(body.starts_with(b"PK"), "{uri}");
+    }
+    let (_, _, body) = call_raw(
+        &e.app,
+        "/api/v1/values?pollutant=a34004&period=hour&format=xlsx",
+        &c,
+    )
+    .await;
+    let (_, range) = first_sheet(body);
+    assert_eq!(range.get_value((0, 0)).unwrap().to_string(), "设备MN号");
+    assert_eq!(range.height(), 4, "header and the 3 values");
+    // Reports: 概要 first, then a sheet per list of rows.
+    for uri in [
+        "/api/v1/reports/water?year=2026&month=11&format=xlsx",
+        "/api/v1/reports/sources?year=2026&format=xlsx",
+        "/api/v1/air?year=2026&month=1&format=xlsx",
+    ] {
+        let (s, h, body) = call_raw(&e.app, uri, &c).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        assert!(h[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx"));
+        assert!(body.starts_with(b"PK"), "{uri}");
+        let (name, range) = first_sheet(body);
+        assert_eq!(name, "概要");
+        assert_eq!(range.get_value((0, 0)).unwrap().to_string(), "项目");
+    }
+    let (_, h, _) = call_raw(&e.app, "/api/v1/air?year=2026&month=1&format=xlsx", &c).await;
+    assert_eq!(
+        h[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"air-2026-01.xlsx\""
+    );
+    let (s, _, _) = call_raw(&e.app, "/api/v1/reports/water?year=2026&format=csv", &c).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn overview_shows_the_latest_county_hour() {
+    use store::air_hours::AirHoursStore as _;
+    let e = env();
+    let c = login(&e.app, "town").await;
+    let (_, v, _) = call(&e.app, "GET", "/api/v1/overview", Some(&c), None).await;
+    assert!(v["county_air_hour"].is_null(), "no hour yet: {v}");
+    let now = auth::now_ms() / 1000;
+    let h = now - now.rem_euclid(3600);
+    let mut st = SqliteStore::open(&e.dir).unwrap();
+    let row = |hour: i64, aqi: i64, level: i64, primary: &str| store::air_hours::AirHour {
+        site: store::COUNTY_SITE.into(),
+        hour,
+        rules: "HJ633-2026".into(),
+        pm25: Some("80".into()),
+        aqi: Some(aqi),
+        level: Some(level),
+        primary: primary.into(),
+        stations: 2,
+        ..Default::default()
+    };
+    st.put_air_hours(&[
+        row(h - 2 * 3600, 40, 1, ""),
+        row(h - 3600, 107, 3, "PM25_1H"),
+        // The current hour without an AQI (NA) does not hide the last one that has one.
+        store::air_hours::AirHour {
+            aqi: None,
+            level: None,
+            ..row(h, 0, 0, "")
+        },
+    ])
+    .unwrap();
+    let c = login(&e.app, "plan").await; // another scope: not cached yet
+    let (s, v, _) = call(&e.app, "GET", "/api/v1/overview", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let ch = &v["county_air_hour"];
+    assert_eq!(ch["aqi"], 107, "{v}");
+    assert_eq!(ch["level"], 3);
+    assert_eq!(ch["primary"], "PM25_1H");
+    assert_eq!(ch["stations"], 2);
+    assert_eq!(ch["hour"], model::format_beijing(h - 3600));
+}
