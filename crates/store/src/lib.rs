@@ -16,6 +16,8 @@ use serde::Serialize;
 
 mod sqlite;
 pub use sqlite::{SqliteOptions, SqliteStore};
+pub mod pg;
+pub use pg::PgStore;
 
 // Domain extensions: each module defines an extension trait of `Store` for its derived
 // tables, implements it for `SqliteStore`, and lists its `CREATE TABLE IF NOT EXISTS` schema
@@ -44,6 +46,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
