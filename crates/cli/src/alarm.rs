@@ -10,8 +10,8 @@ use engine::alarms::{
     AlarmConfig, AlarmEngine, AlarmFilter, AlarmStatus, Alarms, Dispatch, Handling,
 };
 use profile::Profile;
-use store::alarms::{Alarm, AlarmStore};
-use store::SqliteStore;
+use store::alarms::Alarm;
+use store::Backend;
 
 #[derive(Subcommand)]
 pub enum AlarmCommand {
@@ -35,9 +35,8 @@ pub enum AlarmCommand {
 
 #[derive(Args)]
 pub struct Common {
-    /// Data folder.
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// The time of the action (RFC 3339 or Beijing `YYYY-MM-DD[THH:MM[:SS]]`; default now).
     #[arg(long)]
     at: Option<String>,
@@ -158,9 +157,8 @@ fn now_ms(c: &Common) -> Result<i64> {
     }
 }
 
-fn open(c: &Common) -> Result<SqliteStore> {
-    SqliteStore::open(&c.data)
-        .with_context(|| format!("opening the data folder {}", c.data.display()))
+fn open(c: &Common) -> Result<Box<dyn Backend>> {
+    c.db.open()
 }
 
 fn print_json(v: &serde_json::Value) -> Result<()> {
@@ -170,7 +168,7 @@ fn print_json(v: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-fn with_steps(store: &SqliteStore, a: &Alarm) -> Result<serde_json::Value> {
+fn with_steps(store: &dyn Backend, a: &Alarm) -> Result<serde_json::Value> {
     let mut v = a.to_json();
     let steps: Vec<serde_json::Value> = store
         .alarm_steps(a.id)?
@@ -193,15 +191,15 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
         AlarmCommand::Show(a) => {
             let store = open(&a.c)?;
             let al = store.alarm(a.id)?.with_context(|| {
-                format!("alarm {} does not exist in {}", a.id, a.c.data.display())
+                format!("alarm {} does not exist in {}", a.id, a.c.db.describe())
             })?;
-            print_json(&with_steps(&store, &al)?)?;
+            print_json(&with_steps(&*store, &al)?)?;
         }
         AlarmCommand::Ack(a) => {
             let t = now_ms(&a.c)?;
             let mut s = open(&a.c)?;
-            let r = Alarms::new(&mut s).acknowledge(a.id, &a.by, t)?;
-            print_json(&with_steps(&s, &r)?)?;
+            let r = Alarms::new(&mut *s).acknowledge(a.id, &a.by, t)?;
+            print_json(&with_steps(&*s, &r)?)?;
         }
         AlarmCommand::Dispatch(a) => {
             let t = now_ms(&a.c)?;
@@ -210,8 +208,8 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
                 deadline_ms: time(&a.deadline, "--deadline")?,
             };
             let mut s = open(&a.c)?;
-            let r = Alarms::new(&mut s).dispatch(a.id, &d, &a.by, t)?;
-            print_json(&with_steps(&s, &r)?)?;
+            let r = Alarms::new(&mut *s).dispatch(a.id, &d, &a.by, t)?;
+            print_json(&with_steps(&*s, &r)?)?;
         }
         AlarmCommand::Handle(a) => {
             let t = now_ms(&a.c)?;
@@ -224,14 +222,14 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
                 at_ms: t,
             };
             let mut s = open(&a.c)?;
-            let r = Alarms::new(&mut s).handle(a.id, &h, t)?;
-            print_json(&with_steps(&s, &r)?)?;
+            let r = Alarms::new(&mut *s).handle(a.id, &h, t)?;
+            print_json(&with_steps(&*s, &r)?)?;
         }
         AlarmCommand::Close(a) => {
             let t = now_ms(&a.c)?;
             let mut s = open(&a.c)?;
-            let r = Alarms::new(&mut s).close(a.id, &a.by, t)?;
-            print_json(&with_steps(&s, &r)?)?;
+            let r = Alarms::new(&mut *s).close(a.id, &a.by, t)?;
+            print_json(&with_steps(&*s, &r)?)?;
         }
         AlarmCommand::Reopen(a) => {
             let t = now_ms(&a.c)?;
@@ -241,8 +239,8 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
                 .map(|d| time(d, "--deadline"))
                 .transpose()?;
             let mut s = open(&a.c)?;
-            let r = Alarms::new(&mut s).reopen(a.id, &a.reason, d, &a.by, t)?;
-            print_json(&with_steps(&s, &r)?)?;
+            let r = Alarms::new(&mut *s).reopen(a.id, &a.reason, d, &a.by, t)?;
+            print_json(&with_steps(&*s, &r)?)?;
         }
         AlarmCommand::Scan(a) => {
             let t = now_ms(&a.c)?;
@@ -254,17 +252,17 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
             };
             let mut s = open(&a.c)?;
             crate::report::air_engine(&profile)
-                .catch_up(&mut s)
+                .catch_up(&mut *s)
                 .context("updating air_days")?;
             crate::report::water_engine(&profile)?
-                .catch_up(&mut s)
+                .catch_up(&mut *s)
                 .context("updating water_days")?;
             engine::QualityEngine::default()
-                .catch_up(&mut s)
+                .catch_up(&mut *s)
                 .context("updating the data-quality findings")?;
             let e = AlarmEngine::new(AlarmConfig::from_profile(&profile))?;
-            let r = e.catch_up(&mut s, t)?;
-            let k = e.tick(&mut s, t)?;
+            let r = e.catch_up(&mut *s, t)?;
+            let k = e.tick(&mut *s, t)?;
             print_json(&serde_json::json!({
                 "hours": r.hours, "days": r.days,
                 "raised": r.raised + k.raised, "cleared": r.cleared + k.cleared,

@@ -4,7 +4,7 @@
 //! see docs/engine-quality.md.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
@@ -12,8 +12,7 @@ use engine::{QualityEngine, QualityReport};
 use model::Period;
 use profile::Profile;
 use standards::Date;
-use store::quality::{AuditEntry, MarkState, QualityStore, ValueKey};
-use store::SqliteStore;
+use store::quality::{AuditEntry, MarkState, ValueKey};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -27,9 +26,8 @@ pub enum AuditCommand {
 
 #[derive(Args)]
 pub struct ValueArgs {
-    /// Data folder (the one `qingshan serve` fills).
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// Site code (e.g. AIR-01).
     #[arg(long)]
     site: String,
@@ -84,8 +82,8 @@ pub enum TrailFormat {
 
 #[derive(Args)]
 pub struct TrailArgs {
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     #[arg(long)]
     site: Option<String>,
     /// Actions taken at or after (YYYY-MM-DD[THH:MM[:SS]] Beijing or RFC 3339).
@@ -111,16 +109,6 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<std::process::ExitCode> {
         AuditCommand::Unmark(a) => change(a.value, None),
         AuditCommand::Trail(a) => trail(a),
     }
-}
-
-fn open_existing(data: &Path) -> anyhow::Result<SqliteStore> {
-    if !data.join("qingshan.db").exists() {
-        bail!(
-            "{}: no qingshan data folder here (qingshan.db missing)",
-            data.display()
-        );
-    }
-    SqliteStore::open(data).with_context(|| format!("opening the data folder {}", data.display()))
 }
 
 fn parse_time(name: &str, s: &str) -> anyhow::Result<i64> {
@@ -160,7 +148,7 @@ fn change(a: ValueArgs, state: Option<MarkState>) -> anyhow::Result<std::process
         period,
         time: parse_time("time", &a.time)?,
     };
-    let mut store = open_existing(&a.data)?;
+    let mut store = a.db.open_existing()?;
     let at = now_ms();
     let entry = match state {
         Some(s) => store.mark_value(&key, s, reason, by, at),
@@ -174,10 +162,10 @@ fn change(a: ValueArgs, state: Option<MarkState>) -> anyhow::Result<std::process
         None => Profile::dianjiang(),
     };
     crate::report::air_engine(&profile)
-        .catch_up(&mut store)
+        .catch_up(&mut *store)
         .context("updating air_days")?;
     QualityEngine::default()
-        .catch_up(&mut store)
+        .catch_up(&mut *store)
         .context("updating the quality tables")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", entry_json(&entry))?;
@@ -215,7 +203,7 @@ fn trail(a: TrailArgs) -> anyhow::Result<std::process::ExitCode> {
         .map(|s| parse_time("from", s))
         .transpose()?;
     let to = a.to.as_deref().map(|s| parse_time("to", s)).transpose()?;
-    let store = open_existing(&a.data)?;
+    let store = a.db.open_existing()?;
     let rows = store.audit_trail(
         a.site.as_deref(),
         from.map(|t| t * 1000),
@@ -253,9 +241,8 @@ pub enum QualityFormat {
 
 #[derive(Args)]
 pub struct QualityArgs {
-    /// Data folder (the one `qingshan serve` fills).
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// Year (Beijing calendar).
     #[arg(long)]
     year: i32,
@@ -286,13 +273,13 @@ pub fn quality_report(a: QualityArgs) -> anyhow::Result<std::process::ExitCode> 
         Some(s) => parse_date(s).with_context(|| format!("--today {s:?}: expected YYYY-MM-DD"))?,
         None => engine::time::hour_start_of(now.div_euclid(1000)).date,
     };
-    let mut store = open_existing(&a.data)?;
+    let mut store = a.db.open_existing()?;
     let engine = QualityEngine::default();
     engine
-        .catch_up(&mut store)
+        .catch_up(&mut *store)
         .context("updating the quality tables")?;
-    engine.check_offline(&mut store, now)?;
-    let rep = QualityReport::build(&store, from, to, today, a.month.is_none())?;
+    engine.check_offline(&mut *store, now)?;
+    let rep = QualityReport::build(&*store, from, to, today, a.month.is_none())?;
     let mut out = std::io::stdout().lock();
     match a.format {
         QualityFormat::Json => {

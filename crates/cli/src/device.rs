@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use model::{Device, DeviceKind};
-use store::{SqliteStore, Store};
 
 #[derive(Subcommand)]
 pub enum DeviceCommand {
@@ -15,22 +14,22 @@ pub enum DeviceCommand {
     /// calibrate_clock,rtd_interval,min_interval]). Bad rows are reported with their line and
     /// skipped; the good rows are imported.
     Import {
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        db: crate::storeargs::StoreArgs,
         file: PathBuf,
     },
     /// Lists registered devices with their last-seen state.
     List {
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        db: crate::storeargs::StoreArgs,
         /// Print JSON lines instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Removes a device from the registry (its stored values stay).
     Remove {
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        db: crate::storeargs::StoreArgs,
         #[arg(long)]
         mn: String,
     },
@@ -38,8 +37,8 @@ pub enum DeviceCommand {
 
 #[derive(Args)]
 pub struct AddArgs {
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     #[arg(long)]
     mn: String,
     #[arg(long)]
@@ -130,7 +129,7 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
                 min_interval: a.min_interval,
             };
             validate(&d).map_err(|e| anyhow::anyhow!("device {}: {e}", d.mn))?;
-            let mut store = SqliteStore::open(&a.data)?;
+            let mut store = a.db.open()?;
             let existed = store.device(&d.mn)?.is_some();
             store.put_device(&d)?;
             println!(
@@ -142,8 +141,8 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
-        DeviceCommand::Import { data, file } => {
-            let mut store = SqliteStore::open(&data)?;
+        DeviceCommand::Import { db, file } => {
+            let mut store = db.open()?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let (devices, errors) = parse_csv(&text);
@@ -164,8 +163,8 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
                 std::process::ExitCode::from(2)
             })
         }
-        DeviceCommand::List { data, json } => {
-            let store = SqliteStore::open(&data)?;
+        DeviceCommand::List { db, json } => {
+            let store = db.open()?;
             let states = store.device_states()?;
             let devices = store.devices()?;
             if !json {
@@ -203,8 +202,8 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
             }
             Ok(std::process::ExitCode::SUCCESS)
         }
-        DeviceCommand::Remove { data, mn } => {
-            let mut store = SqliteStore::open(&data)?;
+        DeviceCommand::Remove { db, mn } => {
+            let mut store = db.open()?;
             if store.remove_device(&mn)? {
                 println!("removed device {mn}");
                 Ok(std::process::ExitCode::SUCCESS)

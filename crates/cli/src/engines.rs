@@ -2,14 +2,12 @@
 //! arrived while it was not running, then observes every commit (on the writer's derive
 //! thread, in this order — the alarm rules read what air and sources derived).
 
-use std::path::Path;
-
 use anyhow::Context;
 use engine::alarms::AlarmConfig;
 use engine::{AlarmEngine, QualityEngine, SourcesEngine, SourcesPolicy};
 use ingest::{CatchUp, CommitObserver, Derivation};
 use profile::Profile;
-use store::{SqliteOptions, SqliteStore};
+use store::{Backend, StoreConfig};
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -49,7 +47,7 @@ impl Engines {
     }
 
     /// Derives whatever arrived since each engine's watermark, in observer order.
-    fn catch_up(&self, s: &mut SqliteStore) -> anyhow::Result<()> {
+    fn catch_up(&self, s: &mut dyn Backend) -> anyhow::Result<()> {
         let started = std::time::Instant::now();
         self.air.catch_up(s).context("air days")?;
         self.air_hours.catch_up(s).context("air hours")?;
@@ -69,16 +67,16 @@ impl Engines {
 
     fn observers(
         self,
-        open: impl Fn() -> anyhow::Result<SqliteStore>,
+        open: impl Fn() -> anyhow::Result<Box<dyn Backend>>,
     ) -> anyhow::Result<Vec<CommitObserver>> {
         Ok(vec![
-            self.air.observer(Box::new(open()?)),
-            self.air_hours.observer(Box::new(open()?)),
-            self.water.observer(Box::new(open()?)),
-            self.noise.observer(Box::new(open()?)),
-            self.quality.observer(Box::new(open()?)),
-            self.sources.observer(Box::new(open()?)),
-            self.alarms.observer(Box::new(open()?)),
+            self.air.observer(open()?),
+            self.air_hours.observer(open()?),
+            self.water.observer(open()?),
+            self.noise.observer(open()?),
+            self.quality.observer(open()?),
+            self.sources.observer(open()?),
+            self.alarms.observer(open()?),
         ])
     }
 }
@@ -86,26 +84,19 @@ impl Engines {
 /// Catches every engine up and returns what the writer runs after commits — the observers,
 /// and a catch-up for when intake outruns them (so derivation never slows intake) — plus the
 /// alarm engine for the periodic tick (offline devices, overdue alarms).
-pub fn start(
-    profile: &Profile,
-    data: &Path,
-    opts: &SqliteOptions,
-) -> anyhow::Result<(Derivation, AlarmEngine)> {
+pub fn start(profile: &Profile, cfg: &StoreConfig) -> anyhow::Result<(Derivation, AlarmEngine)> {
     // Engines read recent days and write small derived rows: a modest page cache each, so
     // seven of them do not each grow to the writer's large cache.
-    let opts = SqliteOptions {
-        cache_mib: opts.cache_mib.min(32),
-        ..opts.clone()
-    };
-    let open = || SqliteStore::open_with(data, &opts).context("opening a store for an engine");
+    let cfg = cfg.clone().with_cache_at_most(32);
+    let open = || cfg.open().context("opening a store for an engine");
     let engines = Engines::build(profile)?;
     engines
-        .catch_up(&mut open()?)
+        .catch_up(&mut *open()?)
         .context("deriving at start")?;
     let again = Engines::build(profile)?;
     let mut store = open()?;
     let catch_up: CatchUp = Box::new(move || {
-        if let Err(e) = again.catch_up(&mut store) {
+        if let Err(e) = again.catch_up(&mut *store) {
             tracing::warn!(error = %e, "derived tables' catch-up failed; the next one retries");
         }
     });

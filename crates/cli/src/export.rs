@@ -5,11 +5,10 @@
 //! lets a reader in beside the writer).
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use model::Period;
-use store::{SqliteStore, Store, ValueFilter};
+use store::ValueFilter;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -19,8 +18,8 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct ExportArgs {
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     #[arg(long, value_enum, default_value = "jsonl")]
     format: Format,
     #[arg(long)]
@@ -107,13 +106,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<std::process::ExitCode> {
         // The export is the raw view: values as the devices sent them, operator marks aside.
         raw: true,
     };
-    if !a.data.join("qingshan.db").exists() {
-        anyhow::bail!(
-            "{}: no qingshan data folder here (qingshan.db missing)",
-            a.data.display()
-        );
-    }
-    let store = SqliteStore::open(&a.data)?;
+    let store = a.db.open_existing()?;
     let stdout = std::io::stdout();
     let out = std::io::BufWriter::new(stdout.lock());
     let sink_err = |e: String| store::StoreError::Invalid(format!("writing output: {e}"));

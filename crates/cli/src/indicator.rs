@@ -11,8 +11,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use engine::indicators::IndicatorReport;
 use profile::{Computation, Profile};
-use store::indicators::{EntryKind, IndicatorEntry, IndicatorStore};
-use store::SqliteStore;
+use store::indicators::{EntryKind, IndicatorEntry};
 
 use crate::report::Format;
 
@@ -23,8 +22,8 @@ pub enum IndicatorCommand {
     Set(SetArgs),
     /// Lists every entry made, oldest first.
     List {
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        #[command(flatten)]
+        db: crate::storeargs::StoreArgs,
         #[arg(long)]
         code: Option<String>,
     },
@@ -32,8 +31,8 @@ pub enum IndicatorCommand {
 
 #[derive(Args)]
 pub struct SetArgs {
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// Indicator code of the profile (I01…I15).
     #[arg(long)]
     code: String,
@@ -59,8 +58,8 @@ pub struct SetArgs {
 
 #[derive(Args)]
 pub struct ReportArgs {
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// The year whose status is reported (values from 2021 up to it).
     #[arg(long)]
     year: i32,
@@ -96,7 +95,7 @@ pub fn run(cmd: IndicatorCommand) -> anyhow::Result<std::process::ExitCode> {
             if !(2000..=2100).contains(&a.year) {
                 anyhow::bail!("--year {}: expected a year between 2000 and 2100", a.year);
             }
-            let mut store = SqliteStore::open(&a.data)?;
+            let mut store = a.db.open()?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
@@ -128,8 +127,8 @@ pub fn run(cmd: IndicatorCommand) -> anyhow::Result<std::process::ExitCode> {
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
-        IndicatorCommand::List { data, code } => {
-            let store = SqliteStore::open(&data)?;
+        IndicatorCommand::List { db, code } => {
+            let store = db.open()?;
             let mut out = std::io::stdout().lock();
             for e in store.indicator_entries(code.as_deref())? {
                 writeln!(out, "{}", serde_json::to_string(&e)?)?;
@@ -141,21 +140,20 @@ pub fn run(cmd: IndicatorCommand) -> anyhow::Result<std::process::ExitCode> {
 
 /// Builds the indicators report (derived tables brought up to date first).
 pub fn build_report(
-    data: &std::path::Path,
+    db: &crate::storeargs::StoreArgs,
     profile: &Profile,
     year: i32,
 ) -> anyhow::Result<Vec<IndicatorReport>> {
-    let mut store = SqliteStore::open(data)
-        .with_context(|| format!("opening the data folder {}", data.display()))?;
+    let mut store = db.open()?;
     let air = crate::report::air_engine(profile);
     let water = crate::report::water_engine(profile)?;
-    engine::indicators::profile_report(&mut store, profile, &air, &water, year)
+    engine::indicators::profile_report(&mut *store, profile, &air, &water, year)
         .context("indicators report (air_days and water_days brought up to date)")
 }
 
 pub fn report(a: ReportArgs) -> anyhow::Result<std::process::ExitCode> {
     let profile = load_profile(&a.profile)?;
-    let rep = build_report(&a.data, &profile, a.year)?;
+    let rep = build_report(&a.db, &profile, a.year)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => {

@@ -15,6 +15,7 @@ mod indicator;
 mod report;
 mod serve;
 mod simulate;
+mod storeargs;
 mod user;
 
 #[derive(Parser)]

@@ -10,7 +10,6 @@ use engine::{AirEngine, AirReport, AreaReport, RulesChoice};
 use profile::Profile;
 use standards::aqi::AqiStandard;
 use standards::Date;
-use store::SqliteStore;
 
 #[derive(Subcommand)]
 pub enum ReportCommand {
@@ -40,9 +39,8 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct AirArgs {
-    /// Data folder (the one `qingshan serve` fills).
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// Year (Beijing calendar).
     #[arg(long)]
     year: i32,
@@ -83,10 +81,10 @@ fn air(a: AirArgs) -> anyhow::Result<std::process::ExitCode> {
     let (from, to) = crate::report::report_period(a.year, a.month)?;
     let profile = load_profile(&a.profile)?;
     let engine = air_engine(&profile);
-    let mut store = open_data(&a.data)?;
-    let stats = engine.catch_up(&mut store).context("updating air_days")?;
+    let mut store = a.db.open()?;
+    let stats = engine.catch_up(&mut *store).context("updating air_days")?;
     tracing::debug!(?stats, "air_days caught up");
-    let rep = AirReport::build(&store, &engine, from, to, rules)?;
+    let rep = AirReport::build(&*store, &engine, from, to, rules)?;
     print(a.format, &rep, write_csv)
 }
 
@@ -156,9 +154,8 @@ pub fn air_engine(profile: &Profile) -> AirEngine {
 
 #[derive(Args)]
 pub struct SourcesArgs {
-    /// Data folder (the one `qingshan serve` fills).
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// Year (Beijing calendar).
     #[arg(long)]
     year: i32,
@@ -182,12 +179,12 @@ fn sources(a: SourcesArgs) -> anyhow::Result<std::process::ExitCode> {
         engine::SourcesPolicy::default(),
         engine::fume::FumePolicy::default(),
     );
-    let mut store = open_data(&a.data)?;
+    let mut store = a.db.open()?;
     let stats = engine
-        .catch_up(&mut store)
+        .catch_up(&mut *store)
         .context("updating the sources tables")?;
     tracing::debug!(?stats, "sources caught up");
-    let rep = SourcesReport::build(&store, &engine, from, to, beijing_today())?;
+    let rep = SourcesReport::build(&*store, &engine, from, to, beijing_today())?;
     print(a.format, &rep, |out, rep| Ok(rep.write_csv(out)?))
 }
 
@@ -195,9 +192,8 @@ fn sources(a: SourcesArgs) -> anyhow::Result<std::process::ExitCode> {
 
 #[derive(Args)]
 pub struct WaterArgs {
-    /// Data folder (the one `qingshan serve` fills).
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// Year (Beijing calendar).
     #[arg(long)]
     year: i32,
@@ -213,11 +209,6 @@ pub struct WaterArgs {
 
 /// Same options as `report water`.
 pub type NoiseArgs = WaterArgs;
-
-/// Opens the data folder a report reads.
-pub(crate) fn open_data(data: &std::path::Path) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(data).with_context(|| format!("opening the data folder {}", data.display()))
-}
 
 /// Prints a report as pretty JSON or, with its own writer, CSV.
 fn print<T: serde::Serialize>(
@@ -265,9 +256,11 @@ fn water(a: WaterArgs) -> anyhow::Result<std::process::ExitCode> {
     let (from, to) = report_period(a.year, a.month)?;
     let profile = load_profile(&a.profile)?;
     let engine = water_engine(&profile)?;
-    let mut store = open_data(&a.data)?;
-    engine.catch_up(&mut store).context("updating water_days")?;
-    let rep = engine::WaterReport::build(&store, &engine, from, to)?;
+    let mut store = a.db.open()?;
+    engine
+        .catch_up(&mut *store)
+        .context("updating water_days")?;
+    let rep = engine::WaterReport::build(&*store, &engine, from, to)?;
     print(a.format, &rep, write_water_csv)
 }
 
@@ -364,9 +357,11 @@ fn noise(a: NoiseArgs) -> anyhow::Result<std::process::ExitCode> {
     let (from, to) = report_period(a.year, a.month)?;
     let profile = load_profile(&a.profile)?;
     let engine = noise_engine(&profile)?;
-    let mut store = open_data(&a.data)?;
-    engine.catch_up(&mut store).context("updating noise_days")?;
-    let rep = engine::NoiseReport::build(&store, &engine, from, to)?;
+    let mut store = a.db.open()?;
+    engine
+        .catch_up(&mut *store)
+        .context("updating noise_days")?;
+    let rep = engine::NoiseReport::build(&*store, &engine, from, to)?;
     print(a.format, &rep, |out, rep| {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(NOISE_CSV_COLUMNS)?;
@@ -412,9 +407,8 @@ pub const NOISE_CSV_COLUMNS: [&str; 13] = [
 
 #[derive(Args)]
 pub struct AirHoursArgs {
-    /// Data folder (the one `qingshan serve` fills).
-    #[arg(long)]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     /// One station (site code) or `_county`; default: every station and the county.
     #[arg(long)]
     site: Option<String>,
@@ -473,10 +467,10 @@ fn air_hours(a: AirHoursArgs) -> anyhow::Result<std::process::ExitCode> {
     }
     let profile = load_profile(&a.profile)?;
     let engine = engine::AirHourlyEngine::from_air(&air_engine(&profile));
-    let mut store = open_data(&a.data)?;
-    let stats = engine.catch_up(&mut store).context("updating air_hours")?;
+    let mut store = a.db.open()?;
+    let stats = engine.catch_up(&mut *store).context("updating air_hours")?;
     tracing::debug!(?stats, "air_hours caught up");
-    let rep = engine::AirHoursReport::build(&store, &engine, a.site.as_deref(), from, to, rules)?;
+    let rep = engine::AirHoursReport::build(&*store, &engine, a.site.as_deref(), from, to, rules)?;
     print(a.format, &rep, |out, rep| {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(AIR_HOURS_CSV_COLUMNS)?;

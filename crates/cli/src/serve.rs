@@ -2,20 +2,19 @@
 //! HTTP API in one process, on the embedded store in `--data`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use ingest::{spawn_writer, Gateway, GatewayConfig, Metrics, Registry, WriterConfig};
-use store::{SqliteOptions, SqliteStore, Store};
+use store::Store;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Data folder of the embedded store (created if missing).
-    #[arg(long, default_value = "data")]
-    pub data: PathBuf,
+    /// The embedded store's data folder (created if missing), or `--store postgres://…`.
+    #[command(flatten)]
+    pub db: crate::storeargs::StoreArgs,
     /// Address the HJ 212 TCP gateway listens on.
     #[arg(long, default_value = "0.0.0.0:9212")]
     pub hj212: SocketAddr,
@@ -61,45 +60,28 @@ pub fn run(a: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let profile = load_profile(&a.profile)?;
-    let opts = SqliteOptions {
-        fsync: !a.no_fsync,
-        ..Default::default()
-    };
-    let store = SqliteStore::open_with(&a.data, &opts)
-        .with_context(|| format!("opening data folder {}", a.data.display()))?;
-    let reader: Box<dyn Store> = Box::new(SqliteStore::open_with(
-        &a.data,
-        &SqliteOptions {
-            cache_mib: 64,
-            ..opts.clone()
-        },
-    )?);
-    let data = a.data.clone();
+    let cfg = a.db.config()?.with_fsync(!a.no_fsync);
+    let store = cfg
+        .open()
+        .with_context(|| format!("opening the {}", cfg.describe()))?;
+    let reader: Box<dyn Store> = cfg.clone().with_cache_mib(64).open()?;
+    let devices_from = cfg.clone().with_fsync(false).with_cache_mib(2);
     let registry = Arc::new(
         Registry::new(Box::new(move || {
-            SqliteStore::open_with(
-                &data,
-                &SqliteOptions {
-                    fsync: false,
-                    cache_mib: 2,
-                },
-            )
-            .and_then(|s| s.devices())
-            .map_err(|e| e.to_string())
+            devices_from
+                .open()
+                .and_then(|s| s.devices())
+                .map_err(|e| e.to_string())
         }))
         .map_err(|e| anyhow::anyhow!("loading devices: {e}"))?,
     );
     let metrics = Arc::new(Metrics::default());
     // The engines keep derived tables (air, water, noise, quality, sources, alarms) current
     // from what each commit touched, after catching up on what arrived while they were not.
-    let (observers, alarms) = crate::engines::start(&profile, &a.data, &opts)?;
-    let (writer, writer_thread) = spawn_writer(
-        Box::new(store),
-        WriterConfig::default(),
-        metrics.clone(),
-        observers,
-    );
-    let cfg = GatewayConfig {
+    let (observers, alarms) = crate::engines::start(&profile, &cfg)?;
+    let (writer, writer_thread) =
+        spawn_writer(store, WriterConfig::default(), metrics.clone(), observers);
+    let gw_cfg = GatewayConfig {
         mode: if a.strict {
             hj212::Mode::Strict
         } else {
@@ -107,7 +89,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         },
         ..Default::default()
     };
-    let gateway = Gateway::new(cfg, registry.clone(), writer.clone(), metrics);
+    let gateway = Gateway::new(gw_cfg, registry.clone(), writer.clone(), metrics);
     let hj_listener = tokio::net::TcpListener::bind(a.hj212)
         .await
         .with_context(|| format!("binding HJ 212 port {}", a.hj212))?;
@@ -115,18 +97,17 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP port {}", a.http))?;
     println!(
-        "qingshan serving {} ({} sites) — HJ 212 on {}, HTTP on http://{}/ , data in {}, {} devices registered",
+        "qingshan serving {} ({} sites) — HJ 212 on {}, HTTP on http://{}/ , {}, {} devices registered",
         profile.county.name,
         profile.sites.len(),
         hj_listener.local_addr()?,
         http_listener.local_addr()?,
-        a.data.display(),
+        cfg.describe(),
         registry.len()
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (state, first_start) =
-        web::AppState::open(gateway.clone(), reader, &a.data, profile.clone())
-            .context("opening the accounts store")?;
+    let (state, first_start) = web::AppState::open(gateway.clone(), reader, &cfg, profile.clone())
+        .context("opening the accounts store")?;
     if let Some(note) = first_start {
         println!("{note}");
     }
@@ -173,7 +154,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     };
     // Alarm rules that depend on the clock: offline devices, overdue follow-up.
     let alarm_tick = {
-        let mut st = SqliteStore::open_with(&a.data, &opts)?;
+        let mut st = cfg.open()?;
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -184,7 +165,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 }
                 let e = alarms.clone();
                 let (back, r) = tokio::task::spawn_blocking(move || {
-                    let r = e.tick(&mut st, crate::engines::now_ms());
+                    let r = e.tick(&mut *st, crate::engines::now_ms());
                     (st, r)
                 })
                 .await
@@ -199,7 +180,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let notifier = match &a.webhook {
         Some(url) => Some(
             engine::alarms::notify::Notifier::new(engine::alarms::notify::WebhookConfig::new(url))?
-                .spawn(Box::new(SqliteStore::open_with(&a.data, &opts)?)),
+                .spawn(cfg.open()?),
         ),
         None => None,
     };

@@ -3,7 +3,6 @@
 //! human line on stderr.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -12,7 +11,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use sim::{SimConfig, Stats};
-use store::{SqliteStore, Store};
 
 fn duration(s: &str) -> Result<Duration, String> {
     sim::parse_duration(s)
@@ -60,9 +58,8 @@ pub struct SimulateArgs {
     /// Register the simulated devices in the data folder first.
     #[arg(long)]
     pub register: bool,
-    /// Data folder for --register.
-    #[arg(long, default_value = "data")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub db: crate::storeargs::StoreArgs,
     /// County profile (built in: dianjiang) or a folder holding one.
     #[arg(long, default_value = "dianjiang")]
     pub profile: String,
@@ -105,8 +102,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("the profile has no sites of the kinds asked for to simulate");
     }
     if a.register {
-        let mut store = SqliteStore::open(&a.data)
-            .with_context(|| format!("opening data folder {}", a.data.display()))?;
+        let mut store = a.db.open()?;
         for d in &fleet {
             store
                 .put_device(&d.device)
@@ -115,7 +111,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "registered {} simulated devices in {}",
             fleet.len(),
-            a.data.display()
+            a.db.describe()
         );
         // A running server reloads its registry for an unknown MN at most once a second;
         // give it that second so the first packets are not refused (they would be resent

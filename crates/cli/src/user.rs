@@ -2,12 +2,10 @@
 //! the server runs). Every change goes to the audit log with actor `cli`.
 
 use std::io::BufRead;
-use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{Args, Subcommand};
-use store::accounts::{AccountStore, NewUser};
-use store::SqliteStore;
+use store::accounts::NewUser;
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -23,14 +21,14 @@ pub enum UserCommand {
 
 #[derive(Args)]
 pub struct DataArg {
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
 }
 
 #[derive(Args)]
 pub struct AddArgs {
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     name: String,
     /// admin | monitoring | enforcement | planning | town | enterprise
     #[arg(long)]
@@ -50,8 +48,8 @@ pub struct AddArgs {
 
 #[derive(Args)]
 pub struct NameArgs {
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     name: String,
     #[arg(long)]
     password_stdin: bool,
@@ -59,8 +57,8 @@ pub struct NameArgs {
 
 #[derive(Args)]
 pub struct DisableArgs {
-    #[arg(long, default_value = "data")]
-    data: PathBuf,
+    #[command(flatten)]
+    db: crate::storeargs::StoreArgs,
     name: String,
     #[arg(long)]
     enable: bool,
@@ -88,8 +86,7 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<std::process::ExitCode> {
                 .map_err(|e| anyhow::anyhow!(e))?;
             let (pw, show) = password(a.password_stdin)?;
             let hash = web::auth::hash_password(&pw, false).map_err(|e| anyhow::anyhow!(e))?;
-            let mut s = SqliteStore::open(&a.data)
-                .with_context(|| format!("opening {}", a.data.display()))?;
+            let mut s = a.db.open()?;
             let u = s.create_user(
                 &NewUser {
                     name: a.name.clone(),
@@ -116,13 +113,13 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         UserCommand::List(a) => {
-            let s = SqliteStore::open(&a.data)?;
+            let s = a.db.open()?;
             for u in s.users()? {
                 println!("{}", serde_json::to_string(&u)?);
             }
         }
         UserCommand::Passwd(a) => {
-            let mut s = SqliteStore::open(&a.data)?;
+            let mut s = a.db.open()?;
             let Some(u) = s.user_by_name(&a.name)? else {
                 bail!("no user {}", a.name)
             };
@@ -145,7 +142,7 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         UserCommand::Disable(a) => {
-            let mut s = SqliteStore::open(&a.data)?;
+            let mut s = a.db.open()?;
             let Some(u) = s.user_by_name(&a.name)? else {
                 bail!("no user {}", a.name)
             };

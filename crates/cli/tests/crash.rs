@@ -85,10 +85,18 @@ fn sigkill_at_random_moments_loses_no_acknowledged_packet() {
     for _round in 0..4 {
         let mut server = start_server(&data, hj);
         let stop = Arc::new(AtomicBool::new(false));
+        // Acks seen this round: the kill comes at a random moment once traffic flows (a
+        // loaded machine may take seconds to start serving after the port is bound).
+        let flowing = Arc::new(AtomicU64::new(0));
         let mut clients = Vec::new();
         for i in 0..DEVICES {
-            let (sent, acked, next, stop) =
-                (sent.clone(), acked.clone(), next.clone(), stop.clone());
+            let (sent, acked, next, stop, flowing) = (
+                sent.clone(),
+                acked.clone(),
+                next.clone(),
+                stop.clone(),
+                flowing.clone(),
+            );
             clients.push(std::thread::spawn(move || {
                 let Ok(s) = TcpStream::connect(("127.0.0.1", hj)) else {
                     return;
@@ -105,6 +113,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_packet() {
                         dec.feed(&buf[..n]);
                         while let Some(Ok(f)) = dec.next_frame() {
                             if f.packet.cn() == "9014" {
+                                flowing.fetch_add(1, Ordering::Relaxed);
                                 got.push(f.packet.qn().unwrap().to_string());
                             }
                         }
@@ -138,6 +147,10 @@ fn sigkill_at_random_moments_loses_no_acknowledged_packet() {
                 let got = reader.join().unwrap();
                 acked.lock().unwrap().extend(got);
             }));
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while flowing.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
         }
         std::thread::sleep(Duration::from_millis(300 + jitter(&mut seed) % 1200));
         server.kill().unwrap(); // SIGKILL

@@ -50,8 +50,7 @@ use standards::{Date, Decimal};
 use store::alarms::{AlarmFilter, AlarmStore, Severity};
 use store::{IntakePacket, ValueFilter, COUNTY_SITE};
 
-use store::quality::{Finding, QualityStore};
-use store::water::WaterStore;
+use store::quality::Finding;
 
 use super::{rule, AlarmInput, Alarms};
 use crate::air::CODES as AIR_CODES;
@@ -60,8 +59,8 @@ use crate::water::{WaterSite, WaterSiteKind};
 use crate::{EngineError, Result, WaterEngine};
 
 /// What the rules read and write: alarms, the derived water days, the quality findings.
-pub trait RuleStore: AlarmStore + WaterStore + QualityStore {}
-impl<T: AlarmStore + WaterStore + QualityStore + ?Sized> RuleStore for T {}
+/// What the rules read and write: every store does (the alarm, water and quality tables).
+pub use store::Backend as RuleStore;
 
 /// Quality finding kinds that raise `data_anomaly` (values invalid or suspect). `missing`,
 /// `offline` (own rule) and `clock_drift`, `flag` (informational) do not.

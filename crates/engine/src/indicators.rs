@@ -253,16 +253,13 @@ impl MonitoringFigures for ProfileFigures<'_> {
 /// The indicators report of a profile for 2021..=`year`: brings `air_days` and `water_days`
 /// up to date first (catch-up by watermark), then reads entries and figures. What `qingshan
 /// report indicators` and `GET /api/v1/indicators` both call.
-pub fn profile_report<S>(
-    store: &mut S,
+pub fn profile_report(
+    store: &mut dyn store::Backend,
     profile: &Profile,
     air: &AirEngine,
     water: &crate::WaterEngine,
     year: i32,
-) -> Result<Vec<IndicatorReport>>
-where
-    S: store::water::WaterStore + IndicatorStore,
-{
+) -> Result<Vec<IndicatorReport>> {
     air.catch_up(store)?;
     water.catch_up(store)?;
     let figures = ProfileFigures {

@@ -30,6 +30,140 @@ pub mod quality;
 pub mod sources;
 pub mod water;
 
+/// Everything a running platform asks of one store: the base interface and every domain
+/// extension. Both stores implement it; the binary holds `Box<dyn Backend>` and never names
+/// the store it runs on outside [`StoreConfig`].
+pub trait Backend:
+    Store
+    + water::WaterStore
+    + sources::SourcesStore
+    + quality::QualityStore
+    + alarms::AlarmStore
+    + accounts::AccountStore
+    + indicators::IndicatorStore
+    + air_hours::AirHoursStore
+{
+}
+
+impl<T> Backend for T where
+    T: Store
+        + water::WaterStore
+        + sources::SourcesStore
+        + quality::QualityStore
+        + alarms::AlarmStore
+        + accounts::AccountStore
+        + indicators::IndicatorStore
+        + air_hours::AirHoursStore
+{
+}
+
+/// Where the platform's data lives: the embedded store in a data folder (one server), or a
+/// PostgreSQL database (several nodes). Opening it twice gives two independent connections.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    Sqlite {
+        dir: std::path::PathBuf,
+        opts: SqliteOptions,
+    },
+    Postgres {
+        url: String,
+        /// `synchronous_commit` on (the default): a commit returns once its WAL is flushed.
+        fsync: bool,
+    },
+}
+
+impl StoreConfig {
+    /// `store` is `postgres://…`/`postgresql://…` or absent (the embedded store in `data`).
+    pub fn new(store: Option<&str>, data: &std::path::Path) -> Result<StoreConfig> {
+        match store {
+            None => Ok(StoreConfig::Sqlite {
+                dir: data.to_path_buf(),
+                opts: SqliteOptions::default(),
+            }),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StoreConfig::Postgres {
+                    url: url.to_string(),
+                    fsync: true,
+                })
+            }
+            Some(other) => Err(StoreError::Invalid(format!(
+                "--store {}: expected postgres://user@host:port/database (leave --store out \
+                 for the embedded store in --data)",
+                pg::redact(other)
+            ))),
+        }
+    }
+
+    /// The same store with fsync at commit on or off (SQLite `synchronous`, PostgreSQL
+    /// `synchronous_commit`).
+    pub fn with_fsync(mut self, on: bool) -> StoreConfig {
+        match &mut self {
+            StoreConfig::Sqlite { opts, .. } => opts.fsync = on,
+            StoreConfig::Postgres { fsync, .. } => *fsync = on,
+        }
+        self
+    }
+
+    /// The same store with a page cache of `mib` (SQLite; PostgreSQL caches server-side).
+    pub fn with_cache_mib(mut self, mib: u32) -> StoreConfig {
+        if let StoreConfig::Sqlite { opts, .. } = &mut self {
+            opts.cache_mib = mib;
+        }
+        self
+    }
+
+    /// Page cache of at most `mib` (SQLite).
+    pub fn with_cache_at_most(self, mib: u32) -> StoreConfig {
+        let now = match &self {
+            StoreConfig::Sqlite { opts, .. } => opts.cache_mib,
+            StoreConfig::Postgres { .. } => return self,
+        };
+        self.with_cache_mib(now.min(mib))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, StoreConfig::Postgres { .. })
+    }
+
+    /// For messages: the data folder, or the database URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreConfig::Sqlite { dir, .. } => format!("data folder {}", dir.display()),
+            StoreConfig::Postgres { url, .. } => format!("PostgreSQL {}", pg::redact(url)),
+        }
+    }
+
+    /// Opens a connection (creating the data folder / applying migrations if needed).
+    pub fn open(&self) -> Result<Box<dyn Backend>> {
+        match self {
+            StoreConfig::Sqlite { dir, opts } => Ok(Box::new(SqliteStore::open_with(dir, opts)?)),
+            StoreConfig::Postgres { url, fsync } => open_postgres(url, *fsync),
+        }
+    }
+
+    /// Opens a store that must already hold data: a data folder without a database is an
+    /// error (a mistyped `--data` would otherwise create an empty one and report nothing).
+    pub fn open_existing(&self) -> Result<Box<dyn Backend>> {
+        if let StoreConfig::Sqlite { dir, .. } = self {
+            if !dir.join("qingshan.db").exists() {
+                return Err(StoreError::NotFound(format!(
+                    "{} holds no qingshan data (qingshan.db); give the folder `qingshan serve` \
+                     uses with --data, or --store postgres://…",
+                    dir.display()
+                )));
+            }
+        }
+        self.open()
+    }
+}
+
+fn open_postgres(url: &str, fsync: bool) -> Result<Box<dyn Backend>> {
+    let _ = (url, fsync);
+    Err(StoreError::Invalid(
+        "the PostgreSQL store is not complete in this build".into(),
+    ))
+}
+
 pub(crate) const DOMAIN_SCHEMAS: &[&str] = &[
     water::SCHEMA,
     sources::SCHEMA,

@@ -15,7 +15,7 @@ use engine::alarms::Dispatch;
 use engine::{Alarms, EngineError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use store::alarms::{Alarm, AlarmFilter, AlarmStatus, AlarmStore, Handling};
+use store::alarms::{Alarm, AlarmFilter, AlarmStatus, Handling};
 
 use crate::api::{audit, bad, not_found};
 use crate::auth::{now_ms, Peer, Principal, Role};
@@ -261,7 +261,7 @@ fn step(
     let before = load(s, p, id)?;
     let after = {
         let mut d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-        let mut alarms = Alarms::new(&mut *d);
+        let mut alarms = Alarms::new(&mut **d);
         run(&mut alarms, before.id, now_ms()).map_err(engine_error)?
     };
     audit(

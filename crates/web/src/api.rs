@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 use ingest::CommandError;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use store::accounts::{AccountStore, AuthSession, NewUser};
+use store::accounts::{AuthSession, NewUser};
 use store::{AirDay, ValueFilter};
 
 use crate::auth::{self, now_ms, Peer, Principal, Role};
@@ -302,7 +302,6 @@ fn latest_air(
 /// real-time AQI of docs/engine.md): hour start (Beijing), AQI, level, primary pollutants,
 /// the 1-h values and the stations that contributed.
 fn latest_county_hour(s: &AppState) -> Result<Option<Value>, ApiError> {
-    use store::air_hours::AirHoursStore as _;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -409,7 +408,6 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
 /// watermark moves (at most `REPORT_TTL`).
 fn water_latest(s: &AppState) -> Result<serde_json::Map<String, Value>, ApiError> {
     use standards::Date;
-    use store::Store as _;
     let t = today();
     let (y, m): (i32, u8) = (t[..4].parse().unwrap_or(2026), t[5..7].parse().unwrap_or(1));
     let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
@@ -426,7 +424,7 @@ fn water_latest(s: &AppState) -> Result<serde_json::Map<String, Value>, ApiError
         crate::REPORT_TTL,
         || {
             let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-            let rep = engine::WaterReport::build(&*d, &s.water, from, to)
+            let rep = engine::WaterReport::build(&**d, &s.water, from, to)
                 .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             let mut out = serde_json::Map::new();
             for sec in &rep.sections {
@@ -709,7 +707,6 @@ pub async fn values(
     // Current marks (latest trail entry per value) for the raw view.
     let marks: std::collections::HashMap<(String, String, String, String, i64), String> =
         if filter.raw {
-            use store::quality::QualityStore;
             let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
             d.audit_trail(q.site.as_deref(), None, None)?
                 .into_iter()

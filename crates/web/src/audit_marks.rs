@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use store::quality::{AuditEntry, MarkState, QualityStore, ValueKey};
+use store::quality::{AuditEntry, MarkState, ValueKey};
 
 use crate::api::{audit, bad, not_found};
 use crate::auth::{now_ms, Peer, Principal};
@@ -96,7 +96,7 @@ pub async fn mark(
             })?;
         // The mark bumped the value's arrival: bring the derived tables up to date now, so
         // reports and rates follow the mark at once (as `qingshan audit mark` does).
-        let st: &mut store::SqliteStore = &mut d;
+        let st: &mut dyn store::Backend = &mut **d;
         s.air.catch_up(st).map_err(internal)?;
         s.water.catch_up(st).map_err(internal)?;
         s.noise.catch_up(st).map_err(internal)?;

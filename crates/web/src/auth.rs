@@ -579,7 +579,6 @@ fn principal_of(s: &AppState, h: &HeaderMap) -> Result<Option<Principal>, ApiErr
     };
     let hash = secret_hash(&secret);
     let acc = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
-    use store::accounts::AccountStore;
     Ok(acc
         .session(&hash, now_ms())?
         .and_then(|(_, u)| Principal::from_user(&u)))

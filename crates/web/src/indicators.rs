@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use store::indicators::{EntryKind, IndicatorEntry, IndicatorStore};
+use store::indicators::{EntryKind, IndicatorEntry};
 
 use crate::api::{audit, bad, not_found, today};
 use crate::auth::{now_ms, Peer, Principal};
@@ -45,7 +45,7 @@ pub fn report_json(s: &AppState, year: i32) -> Result<bytes::Bytes, ApiError> {
         .get_or(&format!("ind:{year}"), st, crate::REPORT_TTL, || {
             let rep = {
                 let mut d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-                engine::indicators::profile_report(&mut *d, &s.profile, &s.air, &s.water, year)
+                engine::indicators::profile_report(&mut **d, &s.profile, &s.air, &s.water, year)
                     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             };
             let v = json!({"year": year, "target_year": engine::indicators::TARGET_YEAR,

@@ -5,7 +5,6 @@
 //! See docs/web.md.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
@@ -13,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ingest::Gateway;
-use store::accounts::{AccountStore, NewUser};
-use store::{SqliteStore, Store};
+use store::accounts::NewUser;
+use store::{Backend, Store, StoreConfig};
 
 mod alarms;
 mod api;
@@ -36,10 +35,10 @@ pub struct AppState {
     /// A store connection for reads (SQLite: its own connection in WAL mode).
     pub reader: Arc<Mutex<Box<dyn Store>>>,
     /// Users, sessions, tokens and the audit log.
-    pub accounts: Arc<Mutex<SqliteStore>>,
+    pub accounts: Arc<Mutex<Box<dyn Backend>>>,
     /// Domain tables the web reads and changes (alarms and their steps, indicator entries,
     /// audit marks): a connection of its own so that a slow report never holds up logins.
-    pub domain: Arc<Mutex<SqliteStore>>,
+    pub domain: Arc<Mutex<Box<dyn Backend>>>,
     pub profile: Arc<profile::Profile>,
     /// Site code → town and enterprise, for scope checks (profile sites, outlets, restaurants).
     pub owners: Arc<HashMap<String, auth::SiteOwner>>,
@@ -107,31 +106,19 @@ pub const REPORT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 pub const OVERVIEW_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AppState {
-    /// Builds the state on a data folder: opens the accounts store and, on the very first
+    /// Builds the state on a store: opens the accounts store and, on the very first
     /// start (no user at all), creates the administrator `admin` with a random password.
     /// Returns the message to print in that case (how to log in); nothing ships with a
     /// default password.
     pub fn open(
         gateway: Arc<Gateway>,
         reader: Box<dyn Store>,
-        data: &Path,
+        cfg: &StoreConfig,
         profile: profile::Profile,
     ) -> Result<(AppState, Option<String>), store::StoreError> {
-        let mut accounts = SqliteStore::open_with(
-            data,
-            &store::SqliteOptions {
-                fsync: true,
-                cache_mib: 2,
-            },
-        )?;
-        let hello = bootstrap_admin(&mut accounts, false)?;
-        let domain = SqliteStore::open_with(
-            data,
-            &store::SqliteOptions {
-                fsync: true,
-                cache_mib: 16,
-            },
-        )?;
+        let mut accounts = cfg.clone().with_fsync(true).with_cache_mib(2).open()?;
+        let hello = bootstrap_admin(&mut *accounts, false)?;
+        let domain = cfg.clone().with_fsync(true).with_cache_mib(16).open()?;
         let mut owners = HashMap::new();
         let fleet = profile.fleet();
         for s in &fleet {
@@ -179,7 +166,7 @@ impl AppState {
 
 /// Creates `admin` with a random password if there is no user yet; returns the login note.
 pub fn bootstrap_admin(
-    accounts: &mut SqliteStore,
+    accounts: &mut dyn Backend,
     cheap: bool,
 ) -> Result<Option<String>, store::StoreError> {
     if accounts.user_count()? > 0 {

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use standards::Date;
-use store::Store;
 
 use crate::api::bad;
 use crate::auth::{Principal, Role};
@@ -109,17 +108,17 @@ pub async fn report(
         let today = engine::sources_report::beijing_today();
         match kind.as_str() {
             "water" => {
-                json(&engine::WaterReport::build(&*d, &s.water, from, to).map_err(internal)?)
+                json(&engine::WaterReport::build(&**d, &s.water, from, to).map_err(internal)?)
             }
             "noise" => {
-                json(&engine::NoiseReport::build(&*d, &s.noise, from, to).map_err(internal)?)
+                json(&engine::NoiseReport::build(&**d, &s.noise, from, to).map_err(internal)?)
             }
             "sources" => json(
-                &engine::sources_report::SourcesReport::build(&*d, &s.sources, from, to, today)
+                &engine::sources_report::SourcesReport::build(&**d, &s.sources, from, to, today)
                     .map_err(internal)?,
             ),
             _ => json(
-                &engine::QualityReport::build(&*d, from, to, today, q.month.is_none())
+                &engine::QualityReport::build(&**d, from, to, today, q.month.is_none())
                     .map_err(internal)?,
             ),
         }

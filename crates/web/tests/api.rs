@@ -134,7 +134,7 @@ fn env() -> Env {
     let (mut state, hello) = AppState::open(
         gateway,
         Box::new(SqliteStore::open(dir.path()).unwrap()),
-        dir.path(),
+        &store::StoreConfig::new(None, dir.path()).unwrap(),
         profile,
     )
     .unwrap();
