@@ -1,8 +1,14 @@
-//! The HJ 212 TCP gateway: one task per connection decodes its own byte stream, authenticates
-//! each packet against the registry, queues it for the writer, and answers 9014 only once the
-//! writer reports the packet durable (ack after commit).
+//! The HJ 212 gateway: the per-frame intake pipeline every transport shares, and the TCP
+//! listener.
 //!
-//! Each connection has a reply queue drained by its own write task, in arrival order; the
+//! [`Gateway::intake`] is the one implementation of what happens to a decoded frame, whatever
+//! carried it (a TCP connection, an MQTT message): authenticate against the registry (MN, PW,
+//! the device's deviation policy), count and log refusals, track split packets, convert to an
+//! [`IntakePacket`], queue it for the writer, answer notifications at once, and hand back the
+//! writer's oneshot with the 9014 to send once the packet is durable (ack after commit). State
+//! that spans frames lives in a [`Link`]: one per TCP connection, one per MQTT topic.
+//!
+//! Each TCP connection has a reply queue drained by its own write task, in arrival order; the
 //! queue is bounded, so a device that sends faster than the store commits is slowed down by
 //! TCP flow control rather than buffered without limit.
 
@@ -52,7 +58,7 @@ impl Default for GatewayConfig {
     }
 }
 
-enum Outgoing {
+pub(crate) enum Outgoing {
     /// Write now (after what is already queued).
     Frame(Vec<u8>),
     /// Wait until the packet is durable, then write `reply` (if any).
@@ -65,10 +71,61 @@ enum Outgoing {
 
 struct Session {
     conn: u64,
-    tx: mpsc::Sender<Outgoing>,
+    downlink: Downlink,
     st: String,
     pw: String,
     flag_version: hj212::Version,
+}
+
+/// Where the platform's frames for the devices of one link go.
+#[derive(Clone)]
+pub(crate) enum Downlink {
+    /// A TCP connection's reply queue.
+    Stream(mpsc::Sender<Outgoing>),
+}
+
+impl Downlink {
+    async fn send(&self, frame: Vec<u8>) -> bool {
+        match self {
+            Downlink::Stream(tx) => tx.send(Outgoing::Frame(frame)).await.is_ok(),
+        }
+    }
+}
+
+/// What one link (a TCP connection, an MQTT topic) keeps between frames.
+pub(crate) struct Link {
+    id: u64,
+    /// `tcp` or `mqtt`: the `transport` label of the refusal counters.
+    transport: &'static str,
+    /// Shown in logs and stored with each packet: `ip:port`, or `mqtt:<topic>`.
+    peer: String,
+    downlink: Downlink,
+    /// MNs seen on this link (their sessions route commands to `downlink`).
+    mns: Vec<String>,
+    /// Refusals in a row.
+    refusals: u32,
+    logged_refusals: u32,
+    /// Created on the first split part only, so idle links do not pay for it.
+    reassembler: Option<hj212::Reassembler>,
+    started: Instant,
+}
+
+/// What became of one decoder result.
+pub(crate) enum Intake {
+    /// The decoder rejected the candidate (counted by error, logged).
+    Rejected,
+    /// Refused by the registry or the device's policy (counted by reason, logged); `close`: the
+    /// link has had `refusals_before_close` in a row.
+    Refused { close: bool },
+    /// Queued for the writer: `done` resolves to `true` once the packet is durable, and then
+    /// `ack` (the 9014, if the packet asked for one) is due.
+    Queued {
+        done: oneshot::Receiver<bool>,
+        ack: Option<Vec<u8>>,
+        arrived: Instant,
+    },
+    /// The writer has stopped.
+    Stopped,
 }
 
 /// A command the platform sent to a device.
@@ -93,7 +150,7 @@ pub enum CommandError {
 
 /// Shared state of the gateway.
 pub struct Gateway {
-    cfg: GatewayConfig,
+    pub(crate) cfg: GatewayConfig,
     registry: Arc<Registry>,
     writer: WriterHandle,
     metrics: Arc<Metrics>,
@@ -202,7 +259,6 @@ impl Gateway {
         peer: SocketAddr,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let conn = self.next_conn.fetch_add(1, Relaxed);
         self.metrics.connections_total.fetch_add(1, Relaxed);
         self.metrics.connections_open.fetch_add(1, Relaxed);
         let _ = stream.set_nodelay(true);
@@ -210,16 +266,9 @@ impl Gateway {
         let (tx, rx) = mpsc::channel(self.cfg.max_inflight.max(1));
         let writer_task = tokio::spawn(write_loop(wr, rx, self.metrics.clone()));
         let mut ctx = ConnCtx {
-            conn,
-            peer,
-            peer_text: peer.to_string(),
+            link: self.open_link("tcp", peer.to_string(), Downlink::Stream(tx.clone())),
             tx,
-            mns: Vec::new(),
-            refusals: 0,
-            logged_refusals: 0,
             decoder: Decoder::new(DecoderConfig::new(self.cfg.mode)),
-            reassembler: None,
-            started: Instant::now(),
         };
         let mut open = true;
         let mut idle = Duration::ZERO;
@@ -269,45 +318,95 @@ impl Gateway {
                 }
             }
         }
-        {
-            let mut sessions = self.lock_sessions();
-            for mn in &ctx.mns {
-                if sessions.get(mn).is_some_and(|s| s.conn == conn) {
-                    sessions.remove(mn);
-                }
-            }
-        }
-        if let Some(r) = &ctx.reassembler {
-            // sets still incomplete when the device hangs up
-            self.metrics
-                .split_expired
-                .fetch_add(r.pending_sets() as u64, Relaxed);
-        }
-        drop(ctx);
+        let ConnCtx { link, tx, .. } = ctx;
+        self.close_link(link);
+        drop(tx);
         // Every ack already queued is written once its commit completes.
         let _ = writer_task.await;
         self.metrics.connections_open.fetch_sub(1, Relaxed);
     }
 
-    /// Handles one decoder result; false closes the connection.
+    /// Handles one decoder result of a TCP connection; false closes the connection.
     async fn frame(&self, r: Result<Frame, FrameError>, ctx: &mut ConnCtx) -> bool {
+        match self.intake(r, &mut ctx.link).await {
+            Intake::Rejected => true,
+            Intake::Refused { close } => !close,
+            Intake::Stopped => false,
+            Intake::Queued { done, ack, arrived } => {
+                let _ = ctx
+                    .tx
+                    .send(Outgoing::AfterCommit {
+                        done,
+                        reply: ack,
+                        arrived,
+                    })
+                    .await;
+                true
+            }
+        }
+    }
+
+    /// A new link for a transport: `peer` names it in logs and in the archive.
+    pub(crate) fn open_link(
+        &self,
+        transport: &'static str,
+        peer: String,
+        downlink: Downlink,
+    ) -> Link {
+        Link {
+            id: self.next_conn.fetch_add(1, Relaxed),
+            transport,
+            peer,
+            downlink,
+            mns: Vec::new(),
+            refusals: 0,
+            logged_refusals: 0,
+            reassembler: None,
+            started: Instant::now(),
+        }
+    }
+
+    /// The link is gone: its devices are no longer reachable through it, and split packets
+    /// still incomplete on it are counted as expired.
+    pub(crate) fn close_link(&self, link: Link) {
+        {
+            let mut sessions = self.lock_sessions();
+            for mn in &link.mns {
+                if sessions.get(mn).is_some_and(|s| s.conn == link.id) {
+                    sessions.remove(mn);
+                }
+            }
+        }
+        if let Some(r) = &link.reassembler {
+            self.metrics
+                .split_expired
+                .fetch_add(r.pending_sets() as u64, Relaxed);
+        }
+    }
+
+    /// The intake pipeline for one decoder result, shared by every transport: policy checks,
+    /// refusals, split packets, conversion, the writer, and answers that do not wait for the
+    /// commit (9013, the clock for a 1013). The caller sends `ack` once `done` says durable.
+    pub(crate) async fn intake(&self, r: Result<Frame, FrameError>, link: &mut Link) -> Intake {
         let frame = match r {
             Ok(f) => f,
             Err(e) => {
-                self.metrics.frames_rejected.inc(e.kind.as_str());
+                self.metrics
+                    .frames_rejected
+                    .inc(link.transport, e.kind.as_str());
                 if self.may_log() {
-                    tracing::info!(peer = %ctx.peer, offset = e.offset, error = e.kind.as_str(), detail = %e.detail, "frame rejected");
+                    tracing::info!(peer = %link.peer, offset = e.offset, error = e.kind.as_str(), detail = %e.detail, "frame rejected");
                 }
-                return true;
+                return Intake::Rejected;
             }
         };
         self.metrics.frames_accepted.fetch_add(1, Relaxed);
         let p = &frame.packet;
         let Some(reg) = self.registry.lookup(p.mn()) else {
-            return self.refuse(ctx, "unknown_mn", p.mn(), String::new());
+            return self.refuse(link, "unknown_mn", p.mn(), String::new());
         };
         if reg.device.pw != p.pw() {
-            return self.refuse(ctx, "wrong_pw", p.mn(), String::new());
+            return self.refuse(link, "wrong_pw", p.mn(), String::new());
         }
         let devs = frame.deviation_set();
         if !devs.is_subset(reg.allowed) {
@@ -316,20 +415,20 @@ impl Gateway {
                 .iter()
                 .map(|d| d.as_str())
                 .collect();
-            return self.refuse(ctx, "deviation_not_allowed", p.mn(), names.join(","));
+            return self.refuse(link, "deviation_not_allowed", p.mn(), names.join(","));
         }
-        ctx.refusals = 0;
+        link.refusals = 0;
         for d in devs.iter() {
             self.metrics.deviation(d);
         }
         self.metrics.packets_by_cn.inc(p.cn());
-        if !ctx.mns.iter().any(|m| m == p.mn()) {
-            ctx.mns.push(p.mn().to_string());
+        if !link.mns.iter().any(|m| m == p.mn()) {
+            link.mns.push(p.mn().to_string());
             self.lock_sessions().insert(
                 p.mn().to_string(),
                 Session {
-                    conn: ctx.conn,
-                    tx: ctx.tx.clone(),
+                    conn: link.id,
+                    downlink: link.downlink.clone(),
                     st: p.st().to_string(),
                     pw: p.pw().to_string(),
                     flag_version: p.version(),
@@ -342,9 +441,9 @@ impl Gateway {
             // its own (the field sends part n+1 only after the 9014 of part n), so its values
             // are stored as they come; reassembly tracks that every set completes.
             self.metrics.split_parts.fetch_add(1, Relaxed);
-            let now = ctx.started.elapsed().as_millis() as u64;
+            let now = link.started.elapsed().as_millis() as u64;
             let timeout_ms = self.cfg.split_timeout.as_millis() as u64;
-            let r = ctx.reassembler.get_or_insert_with(|| {
+            let r = link.reassembler.get_or_insert_with(|| {
                 hj212::Reassembler::new(hj212::ReassemblerConfig {
                     timeout_ms,
                     ..Default::default()
@@ -361,8 +460,11 @@ impl Gateway {
         let values = values_of(p, &reg.device, received_ms.div_euclid(1000), &mut skipped);
         for s in &skipped {
             match s {
-                Skipped::NoDataTime => self.metrics.refusals.inc("no_datatime"),
-                Skipped::NotANumber(_) => self.metrics.refusals.inc("value_not_a_number"),
+                Skipped::NoDataTime => self.metrics.refusals.inc(link.transport, "no_datatime"),
+                Skipped::NotANumber(_) => self
+                    .metrics
+                    .refusals
+                    .inc(link.transport, "value_not_a_number"),
             }
         }
         let answer = match p.cn() {
@@ -392,7 +494,7 @@ impl Gateway {
             mn: p.mn().to_string(),
             cn: p.cn().to_string(),
             qn: p.qn().map(str::to_string),
-            peer: ctx.peer_text.clone(),
+            peer: link.peer.clone(),
             raw: frame.raw.to_vec(),
             values,
             deviations: devs.iter().map(|d| d.as_str().to_string()).collect(),
@@ -400,43 +502,33 @@ impl Gateway {
         };
         let arrived = Instant::now();
         let Ok(done) = self.writer.submit(packet).await else {
-            return false;
+            return Intake::Stopped;
         };
-        let _ = ctx
-            .tx
-            .send(Outgoing::AfterCommit {
-                done,
-                reply: ack,
-                arrived,
-            })
-            .await;
         if let Some(frame) = notify_ack {
-            let _ = ctx.tx.send(Outgoing::Frame(frame)).await;
-            self.metrics.replies_sent.fetch_add(1, Relaxed);
+            if link.downlink.send(frame).await {
+                self.metrics.replies_sent.fetch_add(1, Relaxed);
+            }
         }
         if p.cn() == "1013" {
             // The field asked for time calibration (Std C.3): answer 9013, then set its clock.
             let _ = self.calibrate_clock(&reg.device.mn).await;
         }
-        true
+        Intake::Queued { done, ack, arrived }
     }
 
-    fn refuse(&self, ctx: &mut ConnCtx, reason: &'static str, mn: &str, detail: String) -> bool {
-        self.metrics.refusals.inc(reason);
-        ctx.refusals += 1;
-        ctx.logged_refusals += 1;
-        if ctx.logged_refusals <= 3 && self.may_log() {
-            tracing::warn!(peer = %ctx.peer, mn = %mn, reason, detail = %detail, "packet refused");
+    fn refuse(&self, link: &mut Link, reason: &'static str, mn: &str, detail: String) -> Intake {
+        self.metrics.refusals.inc(link.transport, reason);
+        link.refusals += 1;
+        link.logged_refusals += 1;
+        if link.logged_refusals <= 3 && self.may_log() {
+            tracing::warn!(peer = %link.peer, mn = %mn, reason, detail = %detail, "packet refused");
         }
-        if ctx.refusals >= self.cfg.refusals_before_close {
-            if self.may_log() {
-                tracing::warn!(peer = %ctx.peer, refusals = ctx.refusals, "closing connection after repeated refusals");
-            }
-            return false;
+        let close = link.refusals >= self.cfg.refusals_before_close;
+        if close && link.transport == "tcp" && self.may_log() {
+            tracing::warn!(peer = %link.peer, refusals = link.refusals, "closing connection after repeated refusals");
         }
-        true
+        Intake::Refused { close }
     }
-
     /// Global log rate limit so that no device can flood the log.
     fn may_log(&self) -> bool {
         let mut w = self.log_window.lock().unwrap_or_else(|e| e.into_inner());
@@ -486,12 +578,17 @@ impl Gateway {
         if self.registry.get(mn).is_none() {
             return Err(CommandError::UnknownDevice(mn.to_string()));
         }
-        let (tx, st, pw, version) = {
+        let (downlink, st, pw, version) = {
             let sessions = self.lock_sessions();
             let s = sessions
                 .get(mn)
                 .ok_or_else(|| CommandError::NotConnected(mn.to_string()))?;
-            (s.tx.clone(), s.st.clone(), s.pw.clone(), s.flag_version)
+            (
+                s.downlink.clone(),
+                s.st.clone(),
+                s.pw.clone(),
+                s.flag_version,
+            )
         };
         let qn = self.next_qn();
         let items: Vec<(&str, &str)> = cp.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -505,9 +602,9 @@ impl Gateway {
             .record_command(mn, &qn, cn, &text, now_ms())
             .await
             .map_err(CommandError::Store)?;
-        tx.send(Outgoing::Frame(frame))
-            .await
-            .map_err(|_| CommandError::NotConnected(mn.to_string()))?;
+        if !downlink.send(frame).await {
+            return Err(CommandError::NotConnected(mn.to_string()));
+        }
         self.metrics.commands_sent.fetch_add(1, Relaxed);
         Ok(SentCommand {
             id,
@@ -539,17 +636,9 @@ impl Gateway {
 }
 
 struct ConnCtx {
-    conn: u64,
-    peer: SocketAddr,
-    peer_text: String,
+    link: Link,
     tx: mpsc::Sender<Outgoing>,
-    mns: Vec<String>,
-    refusals: u32,
-    logged_refusals: u32,
     decoder: Decoder,
-    /// Created on the first split part only, so idle connections do not pay for it.
-    reassembler: Option<hj212::Reassembler>,
-    started: Instant,
 }
 
 /// Reads what the socket has into the decoder through a stack buffer, so an idle connection

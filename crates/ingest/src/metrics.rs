@@ -1,8 +1,8 @@
 //! Counters for everything the intake does, rendered in the Prometheus text format.
 //!
 //! Hot-path counters are plain atomics; labelled counters whose label set is small and fixed
-//! (deviations by name) are arrays; the rarer labelled ones (refusals, frame errors) use a
-//! mutex-protected map.
+//! (deviations by name) are arrays; the rarer labelled ones (refusals, frame errors, these two
+//! also by transport) use a mutex-protected map.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -76,6 +76,52 @@ impl Labelled {
     }
 }
 
+/// A counter labelled by a reason and by the transport the input arrived on (`tcp`, `mqtt`).
+#[derive(Default)]
+pub struct ByTransport(Mutex<BTreeMap<(String, &'static str), u64>>);
+
+impl ByTransport {
+    pub fn inc(&self, transport: &'static str, label: &str) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match m.get_mut(&(label.to_string(), transport)) {
+            Some(v) => *v += 1,
+            None => {
+                m.insert((label.to_string(), transport), 1);
+            }
+        }
+    }
+
+    /// The count of `label` over every transport.
+    pub fn get(&self, label: &str) -> u64 {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .filter(|((l, _), _)| l == label)
+            .map(|(_, v)| *v)
+            .sum()
+    }
+
+    /// The count of `label` on one transport.
+    pub fn get_on(&self, transport: &str, label: &str) -> u64 {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .filter(|((l, t), _)| l == label && *t == transport)
+            .map(|(_, v)| *v)
+            .sum()
+    }
+
+    fn render(&self, out: &mut String, name: &str, label: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for ((k, t), v) in m.iter() {
+            let _ = writeln!(
+                out,
+                "{name}{{{label}=\"{}\",transport=\"{t}\"}} {v}",
+                escape(k)
+            );
+        }
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -89,11 +135,11 @@ pub struct Metrics {
     pub connections_total: AtomicU64,
     pub bytes_received: AtomicU64,
     pub frames_accepted: AtomicU64,
-    pub frames_rejected: Labelled,
+    pub frames_rejected: ByTransport,
     pub packets_by_cn: Labelled,
     pub packets_committed: AtomicU64,
     pub values_committed: AtomicU64,
-    pub refusals: Labelled,
+    pub refusals: ByTransport,
     pub deviations: [AtomicU64; 32],
     pub acks_sent: AtomicU64,
     pub replies_sent: AtomicU64,
@@ -237,7 +283,7 @@ impl Metrics {
             &mut out,
             "qingshan_frames_rejected_total",
             "error",
-            "Frame candidates the decoder rejected, by error.",
+            "Frame candidates the decoder rejected, by error and transport.",
         );
         self.packets_by_cn.render(
             &mut out,
@@ -249,7 +295,7 @@ impl Metrics {
             &mut out,
             "qingshan_refusals_total",
             "reason",
-            "Packets refused (unknown MN, wrong PW, deviation not allowed), by reason.",
+            "Packets refused (unknown MN, wrong PW, deviation not allowed), by reason and transport.",
         );
         let _ = writeln!(out, "# HELP qingshan_deviations_total Accepted frames showing each HJ 212 deviation.\n# TYPE qingshan_deviations_total counter");
         for d in hj212::Deviation::ALL {

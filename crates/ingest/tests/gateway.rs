@@ -246,7 +246,7 @@ async fn unknown_mn_and_wrong_pw_are_refused() {
     assert!(metrics.refusals.get("unknown_mn") >= 19);
     let text = metrics.render();
     assert!(
-        text.contains("qingshan_refusals_total{reason=\"wrong_pw\"} 1"),
+        text.contains("qingshan_refusals_total{reason=\"wrong_pw\",transport=\"tcp\"} 1"),
         "{text}"
     );
 }
