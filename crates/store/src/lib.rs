@@ -1,8 +1,9 @@
 //! Persistence behind one interface.
 //!
 //! [`Store`] is everything the rest of the platform may ask of storage; [`SqliteStore`] is the
-//! embedded default (one data folder, nothing to install). Later stages add PostgreSQL behind
-//! the same trait. The store knows nothing of sockets or HTTP.
+//! embedded default (one data folder, nothing to install); [`PgStore`] is PostgreSQL behind the
+//! same trait for installations with several nodes (docs/postgres.md). Both pass the same
+//! contract tests (`tests/contract.rs`). The store knows nothing of sockets or HTTP.
 //!
 //! Guarantees every implementation keeps:
 //! - a value is keyed by (site, code, field, period, time): writing it again replaces it, so a
@@ -14,6 +15,7 @@
 use model::{Device, Measurement, Period};
 use serde::Serialize;
 
+mod archive;
 mod sqlite;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub mod pg;
@@ -180,7 +182,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -188,6 +190,29 @@ pub enum StoreError {
     Invalid(String),
     #[error("not found: {0}")]
     NotFound(String),
+}
+
+/// A PostgreSQL error with the server's message, SQLSTATE, detail and hint (the client
+/// library's own text for a server error is only "db error").
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                s.push_str("; ");
+                s.push_str(d);
+            }
+            if let Some(h) = db.hint() {
+                s.push_str("; hint: ");
+                s.push_str(h);
+            }
+            s
+        }
+        None => match std::error::Error::source(e) {
+            Some(src) => format!("{e}: {src}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 /// One accepted packet as the gateway hands it to the store.
@@ -357,7 +382,8 @@ pub trait Store: Send {
     /// upserts), the raw archive, device state and command answers.
     fn commit(&mut self, batch: &[IntakePacket]) -> Result<CommitStats>;
 
-    /// Streams stored values matching `filter`, in (series, time) order.
+    /// Streams stored values matching `filter`, in (series, time) order: series (site, code,
+    /// field, period) in the order the store first stored a value of them, then by time.
     fn for_each_value(
         &self,
         filter: &ValueFilter,
@@ -388,8 +414,9 @@ pub trait Store: Send {
 
     // ---- derived tables (written by the engine; additive) ----
 
-    /// Keys of the values of `period` whose packet arrived at or after `since_ms` (a scan: used
-    /// by the engine to catch up on data committed while it was not watching).
+    /// Keys of the values of `period` whose packet arrived at or after `since_ms`, in (series,
+    /// time) order like [`Store::for_each_value`] (a scan: used by the engine to catch up on
+    /// data committed while it was not watching).
     fn received_since(&self, period: Period, since_ms: i64) -> Result<Vec<ReceivedKey>>;
 
     /// Adds or replaces derived air days (keyed by (site, day)) atomically.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use model::{Device, DeviceKind, Measurement, Period};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
 
+use crate::archive::{aggregate_state, archive_bounds, decode_archive, encode_archive};
 use crate::{
     AirDay, ArchivedPacket, CommandAnswer, CommandRecord, CommitStats, DeviceState, IntakePacket,
     ReceivedKey, Result, Store, StoreError, ValueFilter,
@@ -299,53 +300,6 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
 const DEVICE_COLUMNS: &str =
     "mn, pw, site, kind, name, protocol, allow, calibrate_clock, rtd_interval, min_interval";
 
-/// Archive chunk record layout (little endian): received_ms i64, then four length-prefixed
-/// byte strings (u32 length): mn, cn, peer, raw frame.
-fn encode_archive(batch: &[IntakePacket]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(batch.iter().map(|p| p.raw.len() + 64).sum());
-    for p in batch {
-        buf.extend_from_slice(&p.received_ms.to_le_bytes());
-        for part in [p.mn.as_bytes(), p.cn.as_bytes(), p.peer.as_bytes(), &p.raw] {
-            buf.extend_from_slice(&(part.len() as u32).to_le_bytes());
-            buf.extend_from_slice(part);
-        }
-    }
-    lz4_flex::compress_prepend_size(&buf)
-}
-
-fn decode_archive(data: &[u8]) -> Result<Vec<ArchivedPacket>> {
-    let bad = |what: &str| StoreError::Invalid(format!("archive chunk is corrupt: {what}"));
-    let buf = lz4_flex::decompress_size_prepended(data).map_err(|e| bad(&e.to_string()))?;
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    let take = |at: &mut usize, n: usize| -> Result<&[u8]> {
-        let end = at
-            .checked_add(n)
-            .filter(|e| *e <= buf.len())
-            .ok_or_else(|| bad("truncated"))?;
-        let s = &buf[*at..end];
-        *at = end;
-        Ok(s)
-    };
-    while at < buf.len() {
-        let received_ms = i64::from_le_bytes(take(&mut at, 8)?.try_into().expect("8 bytes"));
-        let mut parts = [String::new(), String::new(), String::new(), String::new()];
-        for part in parts.iter_mut() {
-            let n = u32::from_le_bytes(take(&mut at, 4)?.try_into().expect("4 bytes")) as usize;
-            *part = String::from_utf8_lossy(take(&mut at, n)?).into_owned();
-        }
-        let [mn, cn, peer, raw] = parts;
-        out.push(ArchivedPacket {
-            received_ms,
-            mn,
-            cn,
-            peer,
-            raw,
-        });
-    }
-    Ok(out)
-}
-
 impl Store for SqliteStore {
     fn put_device(&mut self, d: &Device) -> Result<()> {
         self.conn.execute(
@@ -407,8 +361,6 @@ impl Store for SqliteStore {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> Result<CommitStats> {
             let mut stats = CommitStats::default();
-            let mut state: BTreeMap<&str, (i64, &str, &str, u64, u64)> = BTreeMap::new();
-            let mut deviations: BTreeMap<(&str, &str), u64> = BTreeMap::new();
             // Resolve every id first (each may insert), then run one prepared upsert for all
             // values: looking the statement up per value cost more than the insert itself.
             let mut ids: Vec<(i64, i64)> =
@@ -448,19 +400,8 @@ impl Store for SqliteStore {
                 }
             }
             drop(ins);
+            stats.packets = batch.len() as u64;
             for p in batch {
-                stats.packets += 1;
-                let e = state.entry(&p.mn).or_insert((0, "", "", 0, 0));
-                if p.received_ms >= e.0 {
-                    e.0 = p.received_ms;
-                    e.1 = &p.peer;
-                    e.2 = &p.cn;
-                }
-                e.3 += 1;
-                e.4 += p.values.len() as u64;
-                for d in &p.deviations {
-                    *deviations.entry((&p.mn, d)).or_default() += 1;
-                }
                 if let Some(answer) = &p.answer {
                     let (sql, qn, code) = match answer {
                         CommandAnswer::QnRtn { qn, code } => (
@@ -482,6 +423,7 @@ impl Store for SqliteStore {
                     ])?;
                 }
             }
+            let (state, deviations) = aggregate_state(batch);
             let mut st = self.conn.prepare_cached(
                 "INSERT INTO device_state(mn, last_seen_ms, peer, last_cn, packets, nvalues)
                  VALUES(?1, ?2, ?3, ?4, ?5, ?6)
@@ -492,8 +434,15 @@ impl Store for SqliteStore {
                    packets = packets + excluded.packets,
                    nvalues = nvalues + excluded.nvalues",
             )?;
-            for (mn, (ms, peer, cn, packets, values)) in &state {
-                st.execute(params![mn, ms, peer, cn, *packets as i64, *values as i64])?;
+            for (mn, d) in &state {
+                st.execute(params![
+                    mn,
+                    d.last_seen_ms,
+                    d.peer,
+                    d.last_cn,
+                    d.packets as i64,
+                    d.values as i64
+                ])?;
             }
             let mut st = self.conn.prepare_cached(
                 "INSERT INTO device_deviations(mn, name, count) VALUES(?1, ?2, ?3)
@@ -502,8 +451,7 @@ impl Store for SqliteStore {
             for ((mn, name), n) in &deviations {
                 st.execute(params![mn, name, *n as i64])?;
             }
-            let first = batch.iter().map(|p| p.received_ms).min().unwrap_or(0);
-            let last = batch.iter().map(|p| p.received_ms).max().unwrap_or(0);
+            let (first, last) = archive_bounds(batch);
             self.conn
                 .prepare_cached(
                     "INSERT INTO archive(first_ms, last_ms, packets, data) VALUES(?1, ?2, ?3, ?4)",
@@ -718,7 +666,8 @@ impl Store for SqliteStore {
         let mut st = self.conn.prepare(
             "SELECT s.site, s.code, s.field, m.time, m.received_ms
              FROM measurements m JOIN series s ON s.id = m.series
-             WHERE s.period = ?1 AND m.received_ms >= ?2",
+             WHERE s.period = ?1 AND m.received_ms >= ?2
+             ORDER BY m.series, m.time",
         )?;
         let rows = st.query_map(params![period.id(), since_ms], |r| {
             Ok(ReceivedKey {

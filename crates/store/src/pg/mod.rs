@@ -8,12 +8,20 @@
 //! inside a tokio runtime too.
 //!
 //! Schema: versioned migrations ([`MIGRATIONS`]) applied under an advisory lock at connect, so
-//! several nodes starting together migrate once. Each domain module (`pg/water.rs`, …) holds
-//! the PostgreSQL version of its tables next to its trait implementation.
+//! several nodes starting together migrate once. The base tables and the [`Store`](crate::Store)
+//! implementation are in `base.rs` (migration 1; layout in docs/postgres.md "Storage layout");
+//! each domain module (`pg/water.rs`, …) holds the PostgreSQL version of its tables next to its
+//! trait implementation.
+//!
+//! Text keys that are ordered or range-compared are declared `COLLATE "C"` so that ordering is
+//! by bytes, as in SQLite, whatever the database's locale (zh_CN, en_US, …).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 
 use crate::{Result, StoreError};
+
+mod base;
 
 /// One schema migration: applied once, in order, recorded in `schema_migrations`.
 pub(crate) struct Migration {
@@ -24,16 +32,33 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order. Append; never edit one that has shipped.
-pub(crate) const MIGRATIONS: &[Migration] = &[];
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "base",
+    sql: base::SCHEMA,
+}];
 
 /// Advisory lock key that serialises migrations across nodes ("qingshan" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7169_6e67_7368_616e;
+/// Advisory lock key that serialises creating `measurements` partitions across nodes.
+pub(crate) const PARTITION_LOCK: i64 = MIGRATION_LOCK + 1;
+/// Advisory lock key that serialises inserting new `series`/`mn_ids` rows across writers (ids
+/// are then handed out in first-seen order, and concurrent inserts cannot deadlock).
+pub(crate) const IDS_LOCK: i64 = MIGRATION_LOCK + 2;
 
 pub struct PgStore {
     /// The connection. `RefCell` because reads (`&self`) need `&mut Client` too; the store is
-    /// `Send`, never shared between threads without a lock.
-    pub(crate) client: RefCell<postgres::Client>,
+    /// `Send`, never shared between threads without a lock. `ManuallyDrop` because dropping a
+    /// client blocks on its private runtime, which must happen through [`blocking`] (see
+    /// `Drop`); it is replaced by a new connection when the server closed it.
+    pub(crate) client: ManuallyDrop<RefCell<postgres::Client>>,
     url: String,
+    /// Bumped whenever the connection is replaced (prepared statements are per connection).
+    generation: Cell<u64>,
+    /// Id, partition and statement caches of the base store (`base.rs`).
+    base: base::Caches,
+    /// Whether the quality domain's `quality_marks` table exists (known once it does).
+    has_marks: Cell<Option<bool>>,
 }
 
 /// Runs `f`, which blocks on PostgreSQL I/O, so that it is safe from any context: directly on
@@ -59,10 +84,14 @@ impl PgStore {
         let client = blocking(|| postgres::Client::connect(url, postgres::NoTls))
             .map_err(|e| StoreError::Invalid(format!("connecting to {}: {e}", redact(url))))?;
         let store = PgStore {
-            client: RefCell::new(client),
+            client: ManuallyDrop::new(RefCell::new(client)),
             url: url.to_string(),
+            generation: Cell::new(0),
+            base: base::Caches::default(),
+            has_marks: Cell::new(None),
         };
         store.migrate()?;
+        store.with(session_settings)?;
         Ok(store)
     }
 
@@ -71,14 +100,26 @@ impl PgStore {
         redact(&self.url)
     }
 
-    /// Runs `f` with the connection (see [`blocking`]).
+    /// Runs `f` with the connection (see [`blocking`]), connecting again first if the server
+    /// closed the connection (a restart, a failover): one failed call, not a dead store.
     pub(crate) fn with<T: Send>(
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T> + Send,
     ) -> Result<T> {
         let mut c = self.client.borrow_mut();
         let c: &mut postgres::Client = &mut c;
-        blocking(move || f(c))
+        let (url, generation) = (&self.url, &self.generation);
+        let gen = generation.get();
+        let (r, gen) = blocking(move || {
+            let gen = match reopen_if_closed(c, url) {
+                Ok(true) => gen + 1,
+                Ok(false) => gen,
+                Err(e) => return (Err(e), gen),
+            };
+            (f(c), gen)
+        });
+        generation.set(gen);
+        r
     }
 
     fn migrate(&self) -> Result<()> {
@@ -118,6 +159,50 @@ impl PgStore {
     }
 }
 
+/// Settings every session of the store runs with.
+fn session_settings(c: &mut postgres::Client) -> Result<()> {
+    // The durability point is COMMIT: with synchronous_commit off the server acknowledges a
+    // commit before its WAL is flushed, and a crash could lose a batch the gateway already
+    // acknowledged. Keep a stricter setting (remote_write, remote_apply) if the server has one.
+    let sync: String = c.query_one("SHOW synchronous_commit", &[])?.get(0);
+    if sync == "off" {
+        c.batch_execute("SET synchronous_commit = on")?;
+    }
+    Ok(())
+}
+
+/// Replaces a connection the server closed with a new one; `true` when it did.
+fn reopen_if_closed(c: &mut postgres::Client, url: &str) -> Result<bool> {
+    if !c.is_closed() {
+        return Ok(false);
+    }
+    let mut fresh = postgres::Client::connect(url, postgres::NoTls)
+        .map_err(|e| StoreError::Invalid(format!("reconnecting to {}: {e}", redact(url))))?;
+    session_settings(&mut fresh)?;
+    *c = fresh;
+    Ok(true)
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // SAFETY: `client` is not used after this point; `drop` runs once.
+        let client = unsafe { ManuallyDrop::take(&mut self.client) };
+        blocking(move || drop(client));
+    }
+}
+
+/// A value whose drop blocks on PostgreSQL I/O (a transaction rolls back on drop): dropped
+/// through [`blocking`], also when a panic unwinds past it.
+pub(crate) struct Blocked<T: Send>(pub Option<T>);
+
+impl<T: Send> Drop for Blocked<T> {
+    fn drop(&mut self) {
+        if let Some(v) = self.0.take() {
+            blocking(move || drop(v));
+        }
+    }
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -149,6 +234,25 @@ pub struct TempDb {
 
 impl TempDb {
     pub fn new() -> Result<TempDb> {
+        Self::create("")
+    }
+
+    /// A database whose default collation is the ICU locale `locale` (e.g. `zh`, the usual
+    /// choice of a Chinese installation): text sorts differently there than in SQLite, so
+    /// tests on it show where an order depends on the database's locale.
+    pub fn with_icu_locale(locale: &str) -> Result<TempDb> {
+        if !locale
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(StoreError::Invalid(format!("bad ICU locale {locale:?}")));
+        }
+        Self::create(&format!(
+            " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE '{locale}'"
+        ))
+    }
+
+    fn create(options: &str) -> Result<TempDb> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let admin = std::env::var("QINGSHAN_TEST_PG")
@@ -171,7 +275,7 @@ impl TempDb {
         };
         blocking(|| -> Result<()> {
             let mut c = postgres::Client::connect(&admin, postgres::NoTls)?;
-            c.batch_execute(&format!("CREATE DATABASE {name}"))?;
+            c.batch_execute(&format!("CREATE DATABASE {name}{options}"))?;
             Ok(())
         })?;
         Ok(TempDb { admin, name, url })
@@ -221,5 +325,54 @@ mod tests {
             .unwrap();
         assert_eq!(n as usize, MIGRATIONS.len());
         drop((a, b));
+    }
+
+    /// The client blocks on a private runtime when it is dropped; inside a tokio runtime that
+    /// must go through `blocking`, or it panics.
+    #[test]
+    fn usable_and_droppable_inside_tokio() {
+        let db = TempDb::new().unwrap();
+        for rt in [
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap(),
+        ] {
+            let url = db.url().to_string();
+            rt.block_on(async move {
+                let s = PgStore::connect(&url).unwrap();
+                assert!(crate::Store::devices(&s).unwrap().is_empty());
+                drop(s);
+            });
+        }
+    }
+
+    /// A connection the server closed (restart, failover, idle timeout) costs one failed call,
+    /// not the store.
+    #[test]
+    fn connects_again_after_the_server_closed_the_connection() {
+        use crate::Store;
+        let db = TempDb::new().unwrap();
+        let mut s = PgStore::connect(db.url()).unwrap();
+        s.set_watermark("w", 1).unwrap();
+        let pid: i32 = s
+            .with(|c| Ok(c.query_one("SELECT pg_backend_pid()", &[])?.get(0)))
+            .unwrap();
+        let mut admin = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+        let killed: bool = admin
+            .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+            .unwrap()
+            .get(0);
+        assert!(killed);
+        drop(admin);
+        // the first call may see the closed connection; the next one runs on a new one
+        let first = s.watermark("w");
+        let second = s.watermark("w").unwrap();
+        assert_eq!(second, Some(1), "first call: {first:?}");
+        s.set_watermark("w", 2).unwrap();
+        assert_eq!(s.watermark("w").unwrap(), Some(2));
     }
 }
