@@ -1,21 +1,52 @@
-//! Store-only commit rate: `cargo run --release -p store --example commit_rate [PACKETS]`.
-//! Commits PACKETS packets of 8 hour values each (distinct keys) in batches of 8,192, fsync on,
-//! and prints packets/s and values/s.
+//! Store-only commit rate, SQLite and PostgreSQL in the same run:
+//!
+//! ```text
+//! cargo run --release -p store --example commit_rate -- [PACKETS] [--pg URL]
+//! ```
+//!
+//! Commits PACKETS packets (default 200,000) of 8 hour values each (distinct keys, 200 sites)
+//! in batches of 8,192, durable at every commit (SQLite `synchronous=FULL`; PostgreSQL
+//! `synchronous_commit=on`), and prints packets/s and values/s. With `--pg URL` (or
+//! `QINGSHAN_BENCH_PG=URL`) the same packets then go to a scratch database created on that
+//! server (the URL's user must be allowed to create databases) and dropped afterwards.
 
 use model::{Measurement, Period};
-use store::{IntakePacket, SqliteStore, Store};
+use store::pg::TempDb;
+use store::{IntakePacket, PgStore, SqliteStore, Store};
+
+const BATCH: usize = 8192;
 
 fn main() {
-    let packets: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(200_000);
+    let mut packets: usize = 200_000;
+    let mut pg = std::env::var("QINGSHAN_BENCH_PG").ok();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--pg" => pg = Some(args.next().expect("--pg needs a URL")),
+            n => packets = n.parse().expect("PACKETS must be a number"),
+        }
+    }
+
     let dir = std::env::temp_dir().join(format!("qingshan-commit-rate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut s = SqliteStore::open(&dir).expect("open store");
+    let lite = run("sqlite", &mut s, packets);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    if let Some(url) = pg {
+        let db = TempDb::on_server(&url).expect("create a scratch database");
+        let mut s = PgStore::connect(db.url()).expect("connect");
+        let pg = run("postgres", &mut s, packets);
+        println!("postgres/sqlite rate: {:.2}", lite / pg);
+    }
+}
+
+/// Commits the packets, prints the rates, returns the seconds taken.
+fn run(name: &str, s: &mut dyn Store, packets: usize) -> f64 {
     let raw = vec![b'#'; 300];
     let started = std::time::Instant::now();
-    let mut batch = Vec::with_capacity(8192);
+    let mut batch = Vec::with_capacity(BATCH);
     for k in 0..packets {
         let site = format!("S-{}", k % 200);
         let values = (0..8)
@@ -43,7 +74,7 @@ fn main() {
             deviations: vec![],
             answer: None,
         });
-        if batch.len() == 8192 {
+        if batch.len() == BATCH {
             s.commit(&batch).expect("commit");
             batch.clear();
         }
@@ -51,10 +82,10 @@ fn main() {
     s.commit(&batch).expect("commit");
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{packets} packets ({} values) in {secs:.2} s: {:.0} packets/s, {:.0} values/s",
+        "{name}: {packets} packets ({} values) in {secs:.2} s: {:.0} packets/s, {:.0} values/s",
         packets * 8,
         packets as f64 / secs,
         packets as f64 * 8.0 / secs
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    secs
 }

@@ -1106,3 +1106,23 @@ fn postgres_errors_say_what_the_server_said() {
         "{err}"
     );
 }
+
+/// PostgreSQL streams values on the store's one connection: calling the same store from inside
+/// the callback is a clear error (SQLite allows it), not a panic; the store goes on afterwards.
+#[test]
+fn postgres_reentrant_call_is_a_clear_error() {
+    let b = Backend::pg();
+    let mut s = b.open();
+    s.commit(&[packet(1, vec![value("S", "a", 0, "1")])])
+        .unwrap();
+    let s: &dyn Store = &*s;
+    let mut inner = None;
+    s.for_each_value(&ValueFilter::default(), &mut |_| {
+        inner = Some(s.watermark("w"));
+        Ok(())
+    })
+    .unwrap();
+    let err = inner.unwrap().unwrap_err().to_string();
+    assert!(err.contains("for_each_value callback"), "{err}");
+    assert_eq!(s.watermark("w").unwrap(), None);
+}

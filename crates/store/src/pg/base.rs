@@ -415,8 +415,9 @@ fn resolve_ids(
     let mut new_series: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<i64>) = Default::default();
     let mut new_mns: Vec<&str> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let mut seen_mns: HashSet<&str> = HashSet::new();
     for p in batch {
-        if !k.mn_ids.contains_key(&p.mn) && !new_mns.contains(&p.mn.as_str()) {
+        if !k.mn_ids.contains_key(&p.mn) && seen_mns.insert(&p.mn) {
             new_mns.push(&p.mn);
         }
         for v in &p.values {
@@ -837,7 +838,7 @@ impl Store for PgStore {
 
         // Streamed through a portal, a batch of rows per round trip, so an export of years
         // of data runs in constant memory; `f` runs on this thread between fetches.
-        let mut client = self.client.borrow_mut();
+        let mut client = self.connection()?;
         let c: &mut Client = &mut client;
         let url = &self.url;
         let (tx, reopened) = blocking(|| -> Result<_> {

@@ -106,7 +106,7 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T> + Send,
     ) -> Result<T> {
-        let mut c = self.client.borrow_mut();
+        let mut c = self.connection()?;
         let c: &mut postgres::Client = &mut c;
         let (url, generation) = (&self.url, &self.generation);
         let gen = generation.get();
@@ -120,6 +120,19 @@ impl PgStore {
         });
         generation.set(gen);
         r
+    }
+
+    /// The connection, or a clear error when it is in use: a callback of
+    /// [`Store::for_each_value`](crate::Store::for_each_value) may not call the same store
+    /// (the connection is streaming the values; use a second store).
+    pub(crate) fn connection(&self) -> Result<std::cell::RefMut<'_, postgres::Client>> {
+        self.client.try_borrow_mut().map_err(|_| {
+            StoreError::Invalid(
+                "the PostgreSQL store was called from inside its own for_each_value callback; \
+                 collect first or use a second store"
+                    .into(),
+            )
+        })
     }
 
     fn migrate(&self) -> Result<()> {
@@ -234,7 +247,13 @@ pub struct TempDb {
 
 impl TempDb {
     pub fn new() -> Result<TempDb> {
-        Self::create("")
+        Self::create(&test_server(), "")
+    }
+
+    /// A scratch database on the server of `admin` (a URL whose user may create databases),
+    /// e.g. for a benchmark; dropped on drop like a test's.
+    pub fn on_server(admin: &str) -> Result<TempDb> {
+        Self::create(admin, "")
     }
 
     /// A database whose default collation is the ICU locale `locale` (e.g. `zh`, the usual
@@ -247,16 +266,18 @@ impl TempDb {
         {
             return Err(StoreError::Invalid(format!("bad ICU locale {locale:?}")));
         }
-        Self::create(&format!(
-            " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE '{locale}'"
-        ))
+        Self::create(
+            &test_server(),
+            &format!(
+                " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE '{locale}'"
+            ),
+        )
     }
 
-    fn create(options: &str) -> Result<TempDb> {
+    fn create(admin: &str, options: &str) -> Result<TempDb> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static SEQ: AtomicU64 = AtomicU64::new(0);
-        let admin = std::env::var("QINGSHAN_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin = admin.to_string();
         let name = format!(
             "qingshan_test_{}_{}_{}",
             std::process::id(),
@@ -269,7 +290,8 @@ impl TempDb {
             }
             _ => {
                 return Err(StoreError::Invalid(format!(
-                    "QINGSHAN_TEST_PG {admin}: no database part"
+                    "{}: no database part",
+                    redact(&admin)
                 )))
             }
         };
@@ -285,6 +307,13 @@ impl TempDb {
     pub fn url(&self) -> &str {
         &self.url
     }
+}
+
+/// The server tests create their databases on: `QINGSHAN_TEST_PG`, default
+/// `postgres://postgres@127.0.0.1:5432/postgres`.
+fn test_server() -> String {
+    std::env::var("QINGSHAN_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 impl Drop for TempDb {
