@@ -19,7 +19,7 @@ mod archive;
 mod sqlite;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub mod pg;
-pub use pg::PgStore;
+pub use pg::{PgOptions, PgStore};
 
 // Domain extensions: each module defines an extension trait of `Store` for its derived
 // tables, implements it for `SqliteStore`, and lists its `CREATE TABLE IF NOT EXISTS` schema

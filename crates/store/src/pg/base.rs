@@ -772,10 +772,10 @@ impl Store for PgStore {
         }
         check_text(batch)?;
         let client: &mut Client = self.client.get_mut();
-        let (url, k) = (&self.url, &mut self.base);
+        let (url, fsync, k) = (&self.url, self.fsync, &mut self.base);
         let gen = self.generation.get_mut();
         blocking(move || {
-            if reopen_if_closed(client, url)? {
+            if reopen_if_closed(client, url, fsync)? {
                 *gen += 1;
             }
             if k.stmts_generation != *gen {
@@ -840,9 +840,9 @@ impl Store for PgStore {
         // of data runs in constant memory; `f` runs on this thread between fetches.
         let mut client = self.connection()?;
         let c: &mut Client = &mut client;
-        let url = &self.url;
+        let (url, fsync) = (&self.url, self.fsync);
         let (tx, reopened) = blocking(|| -> Result<_> {
-            let reopened = reopen_if_closed(c, url)?;
+            let reopened = reopen_if_closed(c, url, fsync)?;
             Ok((c.build_transaction().read_only(true).start()?, reopened))
         })?;
         if reopened {

@@ -53,6 +53,7 @@ pub struct PgStore {
     /// `Drop`); it is replaced by a new connection when the server closed it.
     pub(crate) client: ManuallyDrop<RefCell<postgres::Client>>,
     url: String,
+    fsync: bool,
     /// Bumped whenever the connection is replaced (prepared statements are per connection).
     generation: Cell<u64>,
     /// Id, partition and statement caches of the base store (`base.rs`).
@@ -81,17 +82,23 @@ pub(crate) fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`) and applies pending migrations.
     pub fn connect(url: &str) -> Result<PgStore> {
+        Self::connect_with(url, &PgOptions::default())
+    }
+
+    pub fn connect_with(url: &str, opts: &PgOptions) -> Result<PgStore> {
         let client = blocking(|| postgres::Client::connect(url, postgres::NoTls))
             .map_err(|e| StoreError::Invalid(format!("connecting to {}: {e}", redact(url))))?;
         let store = PgStore {
             client: ManuallyDrop::new(RefCell::new(client)),
             url: url.to_string(),
+            fsync: opts.fsync,
             generation: Cell::new(0),
             base: base::Caches::default(),
             has_marks: Cell::new(None),
         };
         store.migrate()?;
-        store.with(session_settings)?;
+        let fsync = store.fsync;
+        store.with(|c| session_settings(c, fsync))?;
         Ok(store)
     }
 
@@ -108,10 +115,10 @@ impl PgStore {
     ) -> Result<T> {
         let mut c = self.connection()?;
         let c: &mut postgres::Client = &mut c;
-        let (url, generation) = (&self.url, &self.generation);
+        let (url, fsync, generation) = (&self.url, self.fsync, &self.generation);
         let gen = generation.get();
         let (r, gen) = blocking(move || {
-            let gen = match reopen_if_closed(c, url) {
+            let gen = match reopen_if_closed(c, url, fsync) {
                 Ok(true) => gen + 1,
                 Ok(false) => gen,
                 Err(e) => return (Err(e), gen),
@@ -172,11 +179,31 @@ impl PgStore {
     }
 }
 
+/// Tuning of the PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// `synchronous_commit` on (the default): a commit returns once its WAL is flushed, so a
+    /// batch is durable when [`Store::commit`](crate::Store::commit) returns, across a crash of
+    /// the server or of its machine. Off: commits return before the flush; a server crash can
+    /// lose the last moments of commits already acknowledged to devices (benchmarks only).
+    pub fsync: bool,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions { fsync: true }
+    }
+}
+
 /// Settings every session of the store runs with.
-fn session_settings(c: &mut postgres::Client) -> Result<()> {
+fn session_settings(c: &mut postgres::Client, fsync: bool) -> Result<()> {
     // The durability point is COMMIT: with synchronous_commit off the server acknowledges a
     // commit before its WAL is flushed, and a crash could lose a batch the gateway already
     // acknowledged. Keep a stricter setting (remote_write, remote_apply) if the server has one.
+    if !fsync {
+        c.batch_execute("SET synchronous_commit = off")?;
+        return Ok(());
+    }
     let sync: String = c.query_one("SHOW synchronous_commit", &[])?.get(0);
     if sync == "off" {
         c.batch_execute("SET synchronous_commit = on")?;
@@ -185,13 +212,13 @@ fn session_settings(c: &mut postgres::Client) -> Result<()> {
 }
 
 /// Replaces a connection the server closed with a new one; `true` when it did.
-fn reopen_if_closed(c: &mut postgres::Client, url: &str) -> Result<bool> {
+fn reopen_if_closed(c: &mut postgres::Client, url: &str, fsync: bool) -> Result<bool> {
     if !c.is_closed() {
         return Ok(false);
     }
     let mut fresh = postgres::Client::connect(url, postgres::NoTls)
         .map_err(|e| StoreError::Invalid(format!("reconnecting to {}: {e}", redact(url))))?;
-    session_settings(&mut fresh)?;
+    session_settings(&mut fresh, fsync)?;
     *c = fresh;
     Ok(true)
 }
@@ -377,6 +404,28 @@ mod tests {
                 drop(s);
             });
         }
+    }
+
+    /// The durability point is COMMIT with synchronous_commit on, whatever the database's
+    /// default; off only when asked for.
+    #[test]
+    fn synchronous_commit_follows_the_options() {
+        let db = TempDb::new().unwrap();
+        let name = db.url().rsplit('/').next().unwrap().to_string();
+        let mut admin = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {name} SET synchronous_commit = off"
+            ))
+            .unwrap();
+        drop(admin);
+        let show = |s: &PgStore| -> String {
+            s.with(|c| Ok(c.query_one("SHOW synchronous_commit", &[])?.get(0)))
+                .unwrap()
+        };
+        assert_eq!(show(&PgStore::connect(db.url()).unwrap()), "on");
+        let off = PgStore::connect_with(db.url(), &PgOptions { fsync: false }).unwrap();
+        assert_eq!(show(&off), "off");
     }
 
     /// A connection the server closed (restart, failover, idle timeout) costs one failed call,
