@@ -7,7 +7,7 @@
 //!   several writer nodes can create the same one at once) and the month after the current one
 //!   ahead of time. Primary key (series, time): a resend replaces the value.
 //! - A commit is one transaction: ids resolved (cached), all values in one multi-row upsert
-//!   (`INSERT … SELECT FROM unnest(arrays) ON CONFLICT (series, time) DO UPDATE`), command
+//!   (`INSERT … SELECT unnest($1), … ON CONFLICT (series, time) DO UPDATE`), command
 //!   answers, device state and deviations aggregated per batch, one LZ4 archive chunk. Rows
 //!   are locked in one global order (values by (series, time), devices by MN), so concurrent
 //!   writers wait for each other but never deadlock.
@@ -77,6 +77,8 @@ CREATE TABLE archive(
     packets BIGINT NOT NULL,
     data BYTEA NOT NULL
 );
+-- Chunks are LZ4 already: store them out of line without a second compression.
+ALTER TABLE archive ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE INDEX archive_last ON archive(last_ms);
 CREATE TABLE device_state(
     mn TEXT COLLATE "C" PRIMARY KEY,
@@ -251,8 +253,9 @@ fn stmt(
 
 const UPSERT_VALUES: &str = "INSERT INTO measurements AS m
       (series, time, value, text, flag, eflag, device, received_ms)
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[], $5::text[],
-                         $6::text[], $7::bigint[], $8::bigint[])
+    SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::float8[]),
+           unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::bigint[]),
+           unnest($8::bigint[])
     ON CONFLICT (series, time) DO UPDATE SET value = excluded.value, text = excluded.text,
       flag = excluded.flag, eflag = excluded.eflag, device = excluded.device,
       received_ms = excluded.received_ms";
