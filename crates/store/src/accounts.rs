@@ -100,7 +100,7 @@ pub struct AuditEntry {
     pub peer: String,
 }
 
-/// Accounts and audit: implemented by [`SqliteStore`].
+/// Accounts and audit: implemented by [`SqliteStore`] and [`crate::PgStore`].
 pub trait AccountStore {
     fn create_user(&mut self, u: &NewUser, now_ms: i64) -> Result<User>;
     fn user(&self, id: i64) -> Result<Option<User>>;
@@ -333,69 +333,5 @@ impl AccountStore for SqliteStore {
             })
         })?;
         Ok((rows.collect::<rusqlite::Result<_>>()?, total as u64))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn users_sessions_and_append_only_audit() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = SqliteStore::open(dir.path()).unwrap();
-        let u = s
-            .create_user(
-                &NewUser {
-                    name: "admin".into(),
-                    role: "admin".into(),
-                    pw_hash: "h".into(),
-                    ..Default::default()
-                },
-                1,
-            )
-            .unwrap();
-        assert!(s
-            .create_user(
-                &NewUser {
-                    name: "admin".into(),
-                    role: "admin".into(),
-                    ..Default::default()
-                },
-                2
-            )
-            .is_err());
-        s.put_session(&AuthSession {
-            secret_sha256: "abc".into(),
-            user_id: u.id,
-            kind: "session".into(),
-            label: String::new(),
-            created_ms: 1,
-            expires_ms: 100,
-        })
-        .unwrap();
-        assert!(s.session("abc", 50).unwrap().is_some());
-        assert!(s.session("abc", 100).unwrap().is_none(), "expired");
-        s.set_disabled(u.id, true, 3).unwrap();
-        assert!(s.session("abc", 50).unwrap().is_none(), "disabled ends it");
-        let id = s
-            .append_audit(
-                5,
-                "admin",
-                "user.disable",
-                "user:admin",
-                None,
-                Some(&serde_json::json!({"disabled": true})),
-                "",
-            )
-            .unwrap();
-        assert!(s
-            .conn
-            .execute("UPDATE audit_log SET actor = 'x' WHERE id = ?1", [id])
-            .is_err());
-        assert!(s.conn.execute("DELETE FROM audit_log", []).is_err());
-        let (entries, total) = s.audit(0, 10).unwrap();
-        assert_eq!(total, 1);
-        assert_eq!(entries[0].after.as_ref().unwrap()["disabled"], true);
     }
 }
