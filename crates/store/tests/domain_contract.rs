@@ -1778,3 +1778,52 @@ fn postgres_orders_text_bytewise_under_a_linguistic_default_collation() {
     drop(s);
     drop(c);
 }
+
+/// PostgreSQL text cannot hold a NUL byte (SQLite's can): what an operator or a client typed
+/// is refused with the field named, and nothing else is lost; a delivery error (whatever a
+/// webhook answered) is kept with the NUL written as `\0`.
+#[test]
+fn postgres_refuses_nul_text_naming_the_field() {
+    let db = TempDb::new().unwrap();
+    let mut s = PgStore::connect(db.url()).unwrap();
+    let e = s
+        .create_user(
+            &NewUser {
+                name: "a\0b".into(),
+                role: "admin".into(),
+                ..Default::default()
+            },
+            1,
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("user name contains a NUL byte"),
+        "{e}"
+    );
+    assert_eq!(s.user_count().unwrap(), 0);
+    let mut bad = entry("I03", 2023, 1.0);
+    bad.evidence = "x\0".into();
+    let e = s.add_indicator_entry(&bad).unwrap_err();
+    assert!(e.to_string().contains("indicator evidence"), "{e}");
+    let mut a = new_alarm("exceedance", "WS-1", None, 1);
+    a.detail = "\0".into();
+    let e = s.save_alarm(&a, &[], &[]).unwrap_err();
+    assert!(e.to_string().contains("alarm detail"), "{e}");
+    assert!(s.alarms(&AlarmFilter::default()).unwrap().is_empty());
+
+    let id = s.enqueue_notification(None, "summary", "{}", 1).unwrap();
+    s.record_attempt(
+        id,
+        2,
+        &Attempt::Retry {
+            error: "HTTP 500: a\0b".into(),
+            next_ms: 3,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        s.notifications().unwrap()[0].last_error.as_deref(),
+        Some("HTTP 500: a\\0b")
+    );
+    drop(s);
+}

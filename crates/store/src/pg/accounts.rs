@@ -8,7 +8,7 @@
 
 use postgres::Row;
 
-use super::domain::is_unique_violation;
+use super::domain::{is_unique_violation, no_nul};
 use super::PgStore;
 use crate::accounts::{AccountStore, AuditEntry, AuthSession, NewUser, User};
 use crate::{Result, StoreError};
@@ -82,6 +82,13 @@ impl AccountStore for PgStore {
         if u.name.trim().is_empty() {
             return Err(StoreError::Invalid("user name is empty".into()));
         }
+        no_nul(&[
+            ("user name", &u.name),
+            ("display name", &u.display),
+            ("role", &u.role),
+            ("scope", u.scope.as_deref().unwrap_or("")),
+            ("password hash", &u.pw_hash),
+        ])?;
         let exists = || StoreError::Invalid(format!("user {} exists", u.name));
         if self.user_by_name(&u.name)?.is_some() {
             return Err(exists());
@@ -142,6 +149,7 @@ impl AccountStore for PgStore {
     }
 
     fn set_password(&mut self, id: i64, pw_hash: &str, now_ms: i64) -> Result<()> {
+        no_nul(&[("password hash", pw_hash)])?;
         self.with(|c| {
             let mut tx = c.transaction()?;
             let n = tx.execute(
@@ -180,6 +188,11 @@ impl AccountStore for PgStore {
     }
 
     fn put_session(&mut self, s: &AuthSession) -> Result<()> {
+        no_nul(&[
+            ("session secret hash", &s.secret_sha256),
+            ("session kind", &s.kind),
+            ("session label", &s.label),
+        ])?;
         self.with(|c| {
             c.execute(
                 "INSERT INTO auth_sessions (secret_sha256, user_id, kind, label, created_ms,
@@ -254,6 +267,13 @@ impl AccountStore for PgStore {
         after: Option<&serde_json::Value>,
         peer: &str,
     ) -> Result<i64> {
+        // JSON text escapes a NUL (\u0000); the plain fields may not hold one.
+        no_nul(&[
+            ("audit actor", actor),
+            ("audit action", action),
+            ("audit object", object),
+            ("audit peer", peer),
+        ])?;
         let (before, after) = (before.map(|v| v.to_string()), after.map(|v| v.to_string()));
         self.with(|c| {
             Ok(c.query_one(

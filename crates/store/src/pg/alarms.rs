@@ -6,7 +6,7 @@
 use postgres::types::ToSql;
 use postgres::Row;
 
-use super::domain::{is_unique_violation, opt_num};
+use super::domain::{is_unique_violation, no_nul, opt_num};
 use super::PgStore;
 use crate::alarms::{
     Alarm, AlarmFilter, AlarmStep, AlarmStore, Attempt, NewNotification, Notification,
@@ -245,6 +245,26 @@ impl AlarmStore for PgStore {
             .transpose()
             .map_err(|e| StoreError::Invalid(format!("alarm handling: {e}")))?;
         let pollutant = a.pollutant.as_deref().unwrap_or("");
+        no_nul(&[
+            ("alarm rule", &a.rule),
+            ("alarm site", &a.site),
+            ("alarm pollutant", pollutant),
+            ("alarm title", &a.title),
+            ("alarm detail", &a.detail),
+            ("alarm assignee", a.assignee.as_deref().unwrap_or("")),
+        ])?;
+        for s in steps {
+            no_nul(&[
+                ("alarm step action", &s.action),
+                ("alarm step user", &s.by),
+                ("alarm step status", s.from_status.as_deref().unwrap_or("")),
+                ("alarm step status", &s.to_status),
+                ("alarm step note", &s.note),
+            ])?;
+        }
+        for n in notes {
+            no_nul(&[("notification event", &n.event)])?;
+        }
         let (value, peak, limit) = (opt_num(a.value), opt_num(a.peak), opt_num(a.limit));
         self.with(|c| {
             let mut tx = c.transaction()?;
@@ -371,6 +391,7 @@ impl AlarmStore for PgStore {
         body: &str,
         now_ms: i64,
     ) -> Result<i64> {
+        no_nul(&[("notification event", event), ("notification body", body)])?;
         self.with(|c| {
             Ok(c.query_one(
                 "INSERT INTO alarm_outbox(alarm_id, event, body, created_ms, status,
@@ -410,6 +431,19 @@ impl AlarmStore for PgStore {
     }
 
     fn record_attempt(&mut self, id: i64, at_ms: i64, attempt: &Attempt) -> Result<()> {
+        // A delivery error is whatever the receiving server answered: a NUL (which PostgreSQL
+        // text cannot hold) is written as `\0` rather than losing the record of the attempt.
+        let cleaned = |e: &str| e.replace('\0', "\\0");
+        let attempt = &match attempt {
+            Attempt::Sent => Attempt::Sent,
+            Attempt::Retry { error, next_ms } => Attempt::Retry {
+                error: cleaned(error),
+                next_ms: *next_ms,
+            },
+            Attempt::GiveUp { error } => Attempt::GiveUp {
+                error: cleaned(error),
+            },
+        };
         let n = self.with(|c| {
             Ok(match attempt {
                 Attempt::Sent => c.execute(
@@ -436,6 +470,7 @@ impl AlarmStore for PgStore {
     }
 
     fn coalesce_notifications(&mut self, ids: &[i64], body: &str, now_ms: i64) -> Result<i64> {
+        no_nul(&[("notification body", body)])?;
         self.with(|c| {
             let mut tx = c.transaction()?;
             let summary: i64 = tx

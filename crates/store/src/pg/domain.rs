@@ -6,7 +6,7 @@ use std::hash::Hash;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 
-use crate::Result;
+use crate::{Result, StoreError};
 
 /// A float as SQLite stores it: SQLite turns NaN into NULL (so an optional value reads back
 /// as `None` and a NaN in a NOT NULL column is refused); PostgreSQL would keep the NaN.
@@ -17,6 +17,17 @@ pub(crate) fn num(v: f64) -> Option<f64> {
 /// [`num`] for an optional float.
 pub(crate) fn opt_num(v: Option<f64>) -> Option<f64> {
     v.filter(|v| !v.is_nan())
+}
+
+/// Refuses text PostgreSQL cannot store (a NUL byte; SQLite keeps it), naming the field, so
+/// the caller gets "what and where" rather than the server's encoding error.
+pub(crate) fn no_nul(fields: &[(&str, &str)]) -> Result<()> {
+    match fields.iter().find(|(_, v)| v.contains('\0')) {
+        Some((what, _)) => Err(StoreError::Invalid(format!(
+            "{what} contains a NUL byte, which PostgreSQL text cannot store"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Whether `e` is a unique-constraint violation (the case SQLite reports as a constraint error).

@@ -1,7 +1,7 @@
 //! [`IndicatorStore`] for PostgreSQL: the append-only plan indicator entries, as
 //! `crate::indicators` keeps them in SQLite.
 
-use super::domain::num;
+use super::domain::{no_nul, num};
 use super::PgStore;
 use crate::indicators::{EntryKind, IndicatorEntry, IndicatorStore};
 use crate::{Result, StoreError};
@@ -36,6 +36,12 @@ impl IndicatorStore for PgStore {
                 e.code, e.year
             )));
         }
+        no_nul(&[
+            ("indicator code", &e.code),
+            ("indicator source", &e.source),
+            ("indicator evidence", &e.evidence),
+            ("who entered the indicator", &e.entered_by),
+        ])?;
         self.with(|c| {
             Ok(c.query_one(
                 "INSERT INTO indicator_entries(code, year, kind, value, source, evidence,

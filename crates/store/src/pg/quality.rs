@@ -7,7 +7,7 @@
 use model::Period;
 use postgres::types::ToSql;
 
-use super::domain::{and_eq, upsert_all, vals};
+use super::domain::{and_eq, no_nul, upsert_all, vals};
 use super::{blocking, PgStore};
 use crate::quality::{
     AuditEntry, AuditedValue, Finding, MarkState, QualityDay, QualityStore, ValueKey,
@@ -126,6 +126,7 @@ impl PgStore {
     ) -> Result<AuditEntry> {
         blank("a reason (--reason)", reason)?;
         blank("who (--by)", by)?;
+        no_nul(&[("the reason of an audit mark", reason), ("who (--by)", by)])?;
         self.with(|c| {
             let mut tx = c.transaction()?;
             let (series, received_ms): (i64, i64) = tx
