@@ -9,7 +9,7 @@
 
 use model::{Measurement, Period};
 use store::accounts::{AccountStore, AuthSession, NewUser};
-use store::air_hours::{AirHour, AirHoursStore};
+use store::air_hours::AirHour;
 use store::alarms::{
     Alarm, AlarmFilter, AlarmStatus, AlarmStep, AlarmStore, Attempt, Handling, NewNotification,
     NotificationStatus, Severity,
@@ -17,33 +17,9 @@ use store::alarms::{
 use store::indicators::{EntryKind, IndicatorEntry, IndicatorStore};
 use store::pg::TempDb;
 use store::quality::{Finding, MarkState, QualityDay, QualityStore, ValueKey};
-use store::sources::{FumeDay, SourceEvent, SourceHour, SourcesStore};
-use store::water::{NoiseDay, WaterDay, WaterStore};
-use store::{IntakePacket, PgStore, SqliteStore, Store, StoreError, ValueFilter};
-
-/// Every domain trait at once (both stores implement them all).
-trait Domain:
-    Store
-    + WaterStore
-    + SourcesStore
-    + QualityStore
-    + AlarmStore
-    + AccountStore
-    + IndicatorStore
-    + AirHoursStore
-{
-}
-impl<T> Domain for T where
-    T: Store
-        + WaterStore
-        + SourcesStore
-        + QualityStore
-        + AlarmStore
-        + AccountStore
-        + IndicatorStore
-        + AirHoursStore
-{
-}
+use store::sources::{FumeDay, SourceEvent, SourceHour};
+use store::water::{NoiseDay, WaterDay};
+use store::{Backend, IntakePacket, PgStore, SqliteStore, Store, StoreError, ValueFilter};
 
 /// Runs one SQL statement: rows changed, or the database's message.
 type RawSql = Box<dyn Fn(&str) -> Result<u64, String>>;
@@ -55,7 +31,7 @@ struct Env {
     /// database's message.
     raw: RawSql,
     /// Opens another handle on the same database, as a second process or node would.
-    open: Box<dyn Fn() -> Box<dyn Domain>>,
+    open: Box<dyn Fn() -> Box<dyn Backend>>,
 }
 
 fn sqlite_env(dir: &std::path::Path) -> Env {
@@ -143,7 +119,7 @@ fn water_day(site: &str, day: &str, class: Option<&str>, ms: i64) -> WaterDay {
     }
 }
 
-fn water_and_noise_days<S: Domain>(s: &mut S, _env: &Env) {
+fn water_and_noise_days<S: Backend>(s: &mut S, _env: &Env) {
     s.put_water_days(&[]).unwrap();
     // Byte order of site codes: upper case before lower case, as SQLite compares text.
     s.put_water_days(&[
@@ -220,7 +196,7 @@ fn water_and_noise_days<S: Domain>(s: &mut S, _env: &Env) {
 
 /// SQLite stores a NaN as NULL: an optional float comes back `None`, a required one is refused
 /// (and the batch with it is not written). Infinities are kept.
-fn floats_are_stored_as_sqlite_stores_them<S: Domain>(s: &mut S, _env: &Env) {
+fn floats_are_stored_as_sqlite_stores_them<S: Backend>(s: &mut S, _env: &Env) {
     s.put_noise_days(&[NoiseDay {
         site: "NZ-1".into(),
         day: "2024-05-01".into(),
@@ -308,7 +284,7 @@ fn fume_day(site: &str, day: &str, ms: i64) -> FumeDay {
     }
 }
 
-fn source_hours_events_and_fume_days<S: Domain>(s: &mut S, _env: &Env) {
+fn source_hours_events_and_fume_days<S: Backend>(s: &mut S, _env: &Env) {
     let h = 1_700_000_000 / 3600 * 3600;
     s.put_source_hours(&[]).unwrap();
     s.put_source_hours(&[
@@ -502,7 +478,7 @@ fn audited<S: QualityStore>(
     out
 }
 
-fn audit_marks_trail_and_audited_views<S: Domain>(s: &mut S, _env: &Env) {
+fn audit_marks_trail_and_audited_views<S: Backend>(s: &mut S, _env: &Env) {
     let t = 1_700_000_000 / 3600 * 3600;
     s.commit(&[packet(
         1000,
@@ -667,7 +643,7 @@ fn audit_marks_trail_and_audited_views<S: Domain>(s: &mut S, _env: &Env) {
     assert!(s.audit_trail(Some("AQ-2"), None, None).unwrap().is_empty());
 }
 
-fn audited_values_stream_in_order_and_stop_cleanly<S: Domain>(s: &mut S, _env: &Env) {
+fn audited_values_stream_in_order_and_stop_cleanly<S: Backend>(s: &mut S, _env: &Env) {
     // More values than one fetch of the PostgreSQL cursor, in two series.
     let t0 = 1_600_000_000 / 3600 * 3600;
     let n = 2600;
@@ -746,7 +722,7 @@ fn qday(mn: &str, site: &str, code: &str, period: Period, day: &str, valid: i64)
     }
 }
 
-fn findings_and_quality_days<S: Domain>(s: &mut S, _env: &Env) {
+fn findings_and_quality_days<S: Backend>(s: &mut S, _env: &Env) {
     let h = 3600;
     s.replace_findings(
         "AQ-1",
@@ -907,7 +883,7 @@ fn step(action: &str, from: Option<&str>, to: &str, ms: i64) -> AlarmStep {
     }
 }
 
-fn one_active_alarm_per_key_and_versions<S: Domain>(s: &mut S, _env: &Env) {
+fn one_active_alarm_per_key_and_versions<S: Backend>(s: &mut S, _env: &Env) {
     let a = new_alarm("exceedance", "WS-1", Some("w01018"), 1000);
     let id = s
         .save_alarm(&a, &[step("raised", None, "new", 1000)], &[])
@@ -1031,11 +1007,11 @@ fn one_active_alarm_per_key_and_versions<S: Domain>(s: &mut S, _env: &Env) {
 
 /// Several handles (processes, nodes) saving at once: one active alarm per key, and with
 /// "re-read and retry" on a refused save, no raise is lost.
-fn concurrent_writers_keep_one_active_alarm_and_every_raise<S: Domain>(s: &mut S, env: &Env) {
+fn concurrent_writers_keep_one_active_alarm_and_every_raise<S: Backend>(s: &mut S, env: &Env) {
     const WRITERS: usize = 6;
     const RAISES: i64 = 5;
     let fresh = new_alarm("offline", "AQ-1", None, 1000);
-    let handles: Vec<Box<dyn Domain>> = (0..WRITERS).map(|_| (env.open)()).collect();
+    let handles: Vec<Box<dyn Backend>> = (0..WRITERS).map(|_| (env.open)()).collect();
     let saved: Vec<Option<i64>> = std::thread::scope(|scope| {
         let running: Vec<_> = handles
             .into_iter()
@@ -1050,7 +1026,7 @@ fn concurrent_writers_keep_one_active_alarm_and_every_raise<S: Domain>(s: &mut S
     assert_eq!(ids.len(), 1, "exactly one writer created the active alarm");
     let id = ids[0];
 
-    let handles: Vec<Box<dyn Domain>> = (0..WRITERS).map(|_| (env.open)()).collect();
+    let handles: Vec<Box<dyn Backend>> = (0..WRITERS).map(|_| (env.open)()).collect();
     std::thread::scope(|scope| {
         for (w, mut h) in handles.into_iter().enumerate() {
             scope.spawn(move || {
@@ -1076,7 +1052,7 @@ fn concurrent_writers_keep_one_active_alarm_and_every_raise<S: Domain>(s: &mut S
     assert_eq!(s.alarms(&AlarmFilter::default()).unwrap().len(), 1);
 }
 
-fn alarm_lists_steps_and_overdue<S: Domain>(s: &mut S, _env: &Env) {
+fn alarm_lists_steps_and_overdue<S: Backend>(s: &mut S, _env: &Env) {
     let mut ids = Vec::new();
     for (rule, site, status) in [
         ("exceedance", "WS-1", AlarmStatus::New),
@@ -1173,7 +1149,7 @@ fn alarm_lists_steps_and_overdue<S: Domain>(s: &mut S, _env: &Env) {
     assert_eq!(s.overdue_alarms(9001).unwrap().len(), 3);
 }
 
-fn notification_outbox<S: Domain>(s: &mut S, _env: &Env) {
+fn notification_outbox<S: Backend>(s: &mut S, _env: &Env) {
     let a = new_alarm("exceedance", "WS-1", Some("w01018"), 1000);
     let id = s
         .save_alarm(
@@ -1338,7 +1314,7 @@ fn notification_outbox<S: Domain>(s: &mut S, _env: &Env) {
 
 // ---------------------------------------------------------------- accounts
 
-fn users_sessions_and_append_only_audit<S: Domain>(s: &mut S, env: &Env) {
+fn users_sessions_and_append_only_audit<S: Backend>(s: &mut S, env: &Env) {
     let u = s
         .create_user(
             &NewUser {
@@ -1500,7 +1476,7 @@ fn users_sessions_and_append_only_audit<S: Domain>(s: &mut S, env: &Env) {
     assert!(s.session("t1", 60).unwrap().is_none());
 }
 
-fn audit_log_paging<S: Domain>(s: &mut S, _env: &Env) {
+fn audit_log_paging<S: Backend>(s: &mut S, _env: &Env) {
     assert_eq!(s.audit(0, 10).unwrap(), (vec![], 0));
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -1556,7 +1532,7 @@ fn entry(code: &str, year: i32, value: f64) -> IndicatorEntry {
     }
 }
 
-fn entries_are_appended_and_checked<S: Domain>(s: &mut S, _env: &Env) {
+fn entries_are_appended_and_checked<S: Backend>(s: &mut S, _env: &Env) {
     s.add_indicator_entry(&entry("I03", 2023, 46.2)).unwrap();
     s.add_indicator_entry(&entry("I03", 2023, 46.4)).unwrap();
     s.add_indicator_entry(&entry("I14", 2023, 96.0)).unwrap();
@@ -1623,7 +1599,7 @@ fn air_hour(site: &str, hour: i64, aqi: Option<i64>) -> AirHour {
     }
 }
 
-fn air_hours_round_trip<S: Domain>(s: &mut S, _env: &Env) {
+fn air_hours_round_trip<S: Backend>(s: &mut S, _env: &Env) {
     let h = 1_700_000_000 / 3600 * 3600;
     s.put_air_hours(&[]).unwrap();
     s.put_air_hours(&[
