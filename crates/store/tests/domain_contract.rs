@@ -1,7 +1,8 @@
 //! The domain extension traits (water, sources, quality, alarms, accounts, indicators, air
 //! hours) as one contract: every test below runs against the embedded SQLite store (in a
-//! temporary folder) and against PostgreSQL (a database of its own, `store::pg::TempDb`;
-//! server from `QINGSHAN_TEST_PG`, default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! temporary folder, `sqlite::…`) and against PostgreSQL (`postgres::…`, a database of its
+//! own, `store::pg::TempDb`; server from `QINGSHAN_TEST_PG`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`).
 //!
 //! A test gets the store and an [`Env`]: `raw` runs one SQL statement on a separate
 //! connection to the same database (for what the traits do not offer, such as trying to rewrite
@@ -74,7 +75,7 @@ macro_rules! contract {
                 }
             )+
         }
-        mod pg {
+        mod postgres {
             $(
                 #[test]
                 fn $name() {
