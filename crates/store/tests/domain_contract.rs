@@ -644,7 +644,7 @@ fn audit_marks_trail_and_audited_views<S: Backend>(s: &mut S, _env: &Env) {
     assert!(s.audit_trail(Some("AQ-2"), None, None).unwrap().is_empty());
 }
 
-fn audited_values_stream_in_order_and_stop_cleanly<S: Backend>(s: &mut S, _env: &Env) {
+fn audited_values_stream_in_order_and_stop_cleanly<S: Backend>(s: &mut S, env: &Env) {
     // More values than one fetch of the PostgreSQL cursor, in two series.
     let t0 = 1_600_000_000 / 3600 * 3600;
     let n = 2600;
@@ -693,6 +693,29 @@ fn audited_values_stream_in_order_and_stop_cleanly<S: Backend>(s: &mut S, _env: 
     assert_eq!(audited(s, t0, t0 + 1)[0].3, Some(MarkState::Valid));
     assert_eq!(s.audit_trail(None, None, None).unwrap().len(), 2);
     assert!(audited(s, t0 - 3600, t0).is_empty());
+
+    // One snapshot: a value another node writes into the range while the reading runs is not
+    // in it; and the callback may read the same store.
+    let mut other = (env.open)();
+    let mut seen = 0;
+    let mut trail_seen = None;
+    s.for_each_audited("AQ-1", Period::Hour, t0, t0 + n * 3600, &mut |v| {
+        if seen == 0 {
+            other
+                .commit(&[packet(
+                    400,
+                    vec![measurement("AQ-1", "a34004", "Avg", v.m.time, "30", "N")],
+                )])
+                .unwrap();
+            trail_seen = Some(s.audit_trail(None, None, None)?.len());
+        }
+        seen += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, 2 * n as usize);
+    assert_eq!(trail_seen, Some(2));
+    assert_eq!(audited(s, t0, t0 + n * 3600).len(), 2 * n as usize + 1);
 }
 
 fn finding(kind: &str, site: &str, code: &str, from: i64, to: i64, detail: &str) -> Finding {
@@ -1697,63 +1720,34 @@ fn postgres_domain_tables_have_sqlite_names_and_columns() {
     drop(pg);
 }
 
-/// Text keys sort bytewise, as in SQLite, whatever the database's default collation: here a
-/// database whose default is ICU `en-US` (which would put `sw-a` next to `SW-A`).
+/// Text keys sort bytewise, as in SQLite, whatever the database's default collation: here
+/// databases whose default is ICU `en-US` or `zh` (which would put `sw-a` next to `SW-A`, or
+/// `_county` first).
 #[test]
 fn postgres_orders_text_bytewise_under_a_linguistic_default_collation() {
-    struct Db {
-        admin: String,
-        name: String,
+    for locale in ["en-US", "zh"] {
+        let db = TempDb::with_icu_locale(locale).unwrap();
+        let mut s = PgStore::connect(db.url()).unwrap();
+        // The default collation orders otherwise: the checks below would fail without the
+        // columns' `COLLATE "C"`.
+        let mut c = ::postgres::Client::connect(db.url(), ::postgres::NoTls).unwrap();
+        let linguistic: Vec<String> = c
+            .query(
+                "SELECT x FROM unnest(ARRAY['sw-a', 'SW-b', 'SW-A', '_county']) x ORDER BY x",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_ne!(linguistic, ["SW-A", "SW-b", "_county", "sw-a"], "{locale}");
+        drop(c);
+        let env = pg_env(db.url());
+        water_and_noise_days(&mut s, &env);
+        findings_and_quality_days(&mut s, &env);
+        air_hours_round_trip(&mut s, &env);
+        drop(s);
     }
-    impl Drop for Db {
-        fn drop(&mut self) {
-            if let Ok(mut c) = ::postgres::Client::connect(&self.admin, ::postgres::NoTls) {
-                let _ = c.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ));
-            }
-        }
-    }
-    let admin = std::env::var("QINGSHAN_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let db = Db {
-        name: format!("qingshan_test_icu_{}", std::process::id()),
-        admin: admin.clone(),
-    };
-    let mut c = ::postgres::Client::connect(&admin, ::postgres::NoTls).unwrap();
-    c.batch_execute(&format!(
-        "CREATE DATABASE {} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' \
-         LOCALE 'C.UTF-8'",
-        db.name
-    ))
-    .unwrap();
-    // The default collation orders case-insensitively first: the check below would fail
-    // without the columns' `COLLATE "C"`.
-    let mut dbc = ::postgres::Client::connect(
-        &format!("{}/{}", &admin[..admin.rfind('/').unwrap()], db.name),
-        ::postgres::NoTls,
-    )
-    .unwrap();
-    let linguistic: Vec<String> = dbc
-        .query(
-            "SELECT x FROM unnest(ARRAY['sw-a', 'SW-b', 'SW-A']) x ORDER BY x",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_ne!(linguistic, ["SW-A", "SW-b", "sw-a"]);
-    drop(dbc);
-    let url = format!("{}/{}", &admin[..admin.rfind('/').unwrap()], db.name);
-    let mut s = PgStore::connect(&url).unwrap();
-    let env = pg_env(&url);
-    water_and_noise_days(&mut s, &env);
-    findings_and_quality_days(&mut s, &env);
-    air_hours_round_trip(&mut s, &env);
-    drop(s);
-    drop(c);
 }
 
 /// PostgreSQL text cannot hold a NUL byte (SQLite's can): what an operator or a client typed

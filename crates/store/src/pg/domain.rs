@@ -167,8 +167,9 @@ const CHUNK_ROWS: usize = 10_000;
 
 /// Writes `rows` into `table` as SQLite's `INSERT OR REPLACE` does one row at a time on a
 /// table whose only unique key is `key` — the last row of a key wins — but a column at a time:
-/// `INSERT … SELECT * FROM unnest($1::TEXT[], …) ON CONFLICT DO UPDATE`, one round trip per
-/// ten thousand rows rather than per row. Rows repeating a key are reduced to the last one
+/// `INSERT … SELECT unnest($1::TEXT[]), … ON CONFLICT DO UPDATE`, one round trip per ten
+/// thousand rows rather than per row (`unnest` in the select list, as the base store's commit:
+/// `FROM unnest(…)` would first copy the rows into a tuplestore). Rows repeating a key are reduced to the last one
 /// first, since one statement may not update a row twice. `values_of` gives a row's values in
 /// the order of `cols`.
 pub(crate) fn upsert_all<'a, T, K: Eq + Hash>(
@@ -206,11 +207,11 @@ pub(crate) fn upsert_all<'a, T, K: Eq + Hash>(
         let arrays = columns
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("${}::{}", i + 1, c.sql_type()))
+            .map(|(i, c)| format!("unnest(${}::{})", i + 1, c.sql_type()))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO {table}({cols}) SELECT * FROM unnest({arrays})
+            "INSERT INTO {table}({cols}) SELECT {arrays}
              ON CONFLICT({}) DO UPDATE SET {}",
             key.join(", "),
             set_excluded(cols, key)
