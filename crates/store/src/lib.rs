@@ -160,10 +160,10 @@ impl StoreConfig {
 }
 
 fn open_postgres(url: &str, fsync: bool) -> Result<Box<dyn Backend>> {
-    let _ = (url, fsync);
-    Err(StoreError::Invalid(
-        "the PostgreSQL store is not complete in this build".into(),
-    ))
+    Ok(Box::new(PgStore::connect_with(
+        url,
+        &pg::PgOptions { fsync },
+    )?))
 }
 
 pub(crate) const DOMAIN_SCHEMAS: &[&str] = &[
