@@ -12,6 +12,7 @@ mod eval;
 mod export;
 mod hj212_cmd;
 mod indicator;
+mod mqtt_bridge;
 mod report;
 mod serve;
 mod simulate;

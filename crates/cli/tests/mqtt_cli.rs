@@ -69,6 +69,16 @@ struct Server {
     http: u16,
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        // a failed test leaves no server behind
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn start_server(data: &std::path::Path, client_id: &str, prefix: &str) -> Server {
     let http = free_port();
     let child = Command::new(BIN)
@@ -316,4 +326,48 @@ async fn serve_mqtt_stores_every_published_upload_across_a_kill() {
             assert!(acked.contains_key(&(mn(i), format!("20260101{i:03}{k:06}"))));
         }
     }
+}
+
+/// `simulate --mqtt`: the simulator's air micro-stations and restaurant fume monitors replay a
+/// day of history over the broker to `serve --mqtt`; every upload is acknowledged (9014 via
+/// `…/down`) and stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_over_mqtt_is_acknowledged_and_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let prefix = unique("sim");
+    let client_id = unique("serve");
+    let mut server = start_server(&data, &client_id, &prefix);
+    let out = Command::new(BIN)
+        .args(["simulate", "--register", "--progress", "0", "--data"])
+        .arg(&data)
+        .args(["--mqtt", "mqtt://127.0.0.1:1883", "--mqtt-prefix", &prefix])
+        .args(["--kinds", "air,fume", "--devices", "4", "--history", "1d"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "simulate: {stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["unacked"], 0, "{summary}");
+    let acked = summary["acked"].as_u64().unwrap();
+    // a day of hours from each of the two air stations; restaurants upload while open
+    assert_eq!(summary["by_kind"]["air"]["acked"], 2 * 24, "{summary}");
+    assert!(
+        summary["by_kind"]["fume"]["acked"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status();
+    assert!(server.child.wait().unwrap().success());
+    clear_session(&client_id).await;
+    let out = Command::new(BIN)
+        .args(["export", "--format", "jsonl", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let values = String::from_utf8_lossy(&out.stdout).lines().count() as u64;
+    assert!(values >= acked, "{values} values stored for {summary}");
+    eprintln!("simulate --mqtt: {}", stderr.lines().last().unwrap_or(""));
 }
