@@ -12,7 +12,7 @@ mod eval;
 mod export;
 mod hj212_cmd;
 mod indicator;
-mod mqtt_bridge;
+mod migrate;
 mod report;
 mod serve;
 mod simulate;
@@ -37,6 +37,8 @@ enum Command {
     Hj212(hj212_cmd::Hj212Command),
     /// Run the platform: HJ 212 gateway, store and HTTP API (the main job).
     Serve(serve::ServeArgs),
+    /// Move an embedded installation (a data folder) into PostgreSQL.
+    Migrate(migrate::MigrateArgs),
     /// The device registry: add, import, list, remove.
     #[command(subcommand)]
     Device(device::DeviceCommand),
@@ -78,6 +80,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(a) => serve::run(a),
+        Command::Migrate(a) => migrate::run(a),
         Command::Device(cmd) => device::run(cmd),
         Command::Export(a) => export::run(a),
         Command::Bench(cmd) => bench::run(cmd),

@@ -18,6 +18,7 @@ use serde::Serialize;
 mod archive;
 mod sqlite;
 pub use sqlite::{SqliteOptions, SqliteStore};
+pub mod migrate;
 pub mod pg;
 pub use pg::{PgOptions, PgStore};
 

@@ -128,7 +128,7 @@ CREATE TABLE watermarks(name TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL
 // Monthly partitions
 
 /// UTC month index (year * 12 + month - 1) of a UTC second.
-fn month_of(t: i64) -> i64 {
+pub(crate) fn month_of(t: i64) -> i64 {
     let (y, m, _) = civil_from_days(t.div_euclid(86_400));
     y * 12 + (m - 1)
 }
@@ -362,7 +362,11 @@ fn ensure_partitions(c: &mut Client, k: &mut Caches, months: &[i64]) -> Result<(
 
 /// Creates the partitions of `months` unless they exist (checked without a lock first, then
 /// created under [`PARTITION_LOCK`] so concurrent writers do not race on the catalog).
-fn create_partitions(c: &mut Client, months: &[i64], lock_timeout: Option<&str>) -> Result<()> {
+pub(crate) fn create_partitions(
+    c: &mut Client,
+    months: &[i64],
+    lock_timeout: Option<&str>,
+) -> Result<()> {
     let names: Vec<String> = months.iter().map(|m| partition_name(*m)).collect();
     let present: HashSet<String> = c
         .query(

@@ -21,7 +21,7 @@ use std::mem::ManuallyDrop;
 
 use crate::{Result, StoreError};
 
-mod base;
+pub(crate) mod base;
 
 /// One schema migration: applied once, in order, recorded in `schema_migrations`.
 pub(crate) struct Migration {
@@ -172,6 +172,9 @@ impl PgStore {
         self.with(|c| {
             let mut tx = c.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+            // `IF NOT EXISTS` on an existing table raises a NOTICE the client logs at INFO on
+            // every connect; not worth a line per connection.
+            tx.batch_execute("SET LOCAL client_min_messages = warning")?;
             tx.batch_execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations(
                     version INTEGER PRIMARY KEY,
