@@ -53,7 +53,24 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        format!("{}{}", s.gateway.metrics().render(), s.auth.render()),
+        format!(
+            "{}{}{}",
+            s.gateway.metrics().render(),
+            s.auth.render(),
+            overview_metrics(&s)
+        ),
+    )
+}
+
+fn overview_metrics(s: &AppState) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    format!(
+        "# HELP qingshan_web_overview_computations_total Overview computations (cold or refresh; one at a time per scope).\n\
+         # TYPE qingshan_web_overview_computations_total counter\nqingshan_web_overview_computations_total {}\n\
+         # HELP qingshan_web_overview_stale_total Overview requests answered with the previous copy while a refresh ran.\n\
+         # TYPE qingshan_web_overview_stale_total counter\nqingshan_web_overview_stale_total {}\n",
+        s.overview_cache.computations.load(Relaxed),
+        s.overview_cache.stale_served.load(Relaxed)
     )
 }
 
@@ -325,22 +342,16 @@ fn air_day_json(d: &AirDay) -> Value {
 
 pub async fn overview(State(s): State<AppState>, Extension(p): Extension<Principal>) -> Res {
     let key = format!("{}:{}", p.role.as_str(), p.scope.as_deref().unwrap_or(""));
-    let hit = {
-        let c = s.overview_cache.lock().unwrap_or_else(|e| e.into_inner());
-        c.get(&key)
-            .filter(|(at, _)| at.elapsed() < crate::OVERVIEW_TTL)
-            .map(|(_, b)| b.clone())
-    };
-    let body = match hit {
-        Some(b) => b,
-        None => {
-            let v = overview_json(&s, &p)?;
-            let b = bytes::Bytes::from(serde_json::to_vec(&v).unwrap_or_default());
-            let mut c = s.overview_cache.lock().unwrap_or_else(|e| e.into_inner());
-            c.insert(key, (std::time::Instant::now(), b.clone()));
-            b
-        }
-    };
+    let st = s.clone();
+    let body = s
+        .overview_cache
+        .get(&key, crate::OVERVIEW_TTL, move || {
+            let v = overview_json(&st, &p)?;
+            Ok(bytes::Bytes::from(
+                serde_json::to_vec(&v).unwrap_or_default(),
+            ))
+        })
+        .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -463,6 +474,11 @@ pub async fn boundary(State(s): State<AppState>) -> Res {
 /// The public page's data: county and station air quality, the water sections' names and
 /// targets. No device, MN, enterprise or user detail.
 pub async fn public_air(State(s): State<AppState>) -> Res {
+    crate::blocking(move || public_air_json(&s)).await
+}
+
+fn public_air_json(s: &AppState) -> Res {
+    let s = s.clone();
     let latest = latest_air(&s, 3)?;
     let rows = {
         let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
@@ -803,6 +819,22 @@ pub async fn air(
     let xlsx = crate::reports::wants_xlsx(q.format.as_deref())?;
     // Cached per (period, scope) while the air watermark stays (at most REPORT_TTL): the year
     // report takes ~0.5 s on a year of county data.
+    let body = crate::blocking(move || air_report(&s, &p, from, to)).await?;
+    let name = match q.month {
+        Some(m) => format!("air-{year}-{m:02}"),
+        None => format!("air-{year}"),
+    };
+    crate::reports::answer(body, xlsx, &name, "环境空气质量报告")
+}
+
+/// The air report of `[from, to]` as the principal may see it (cached; blocks while it
+/// computes).
+fn air_report(
+    s: &AppState,
+    p: &Principal,
+    from: standards::Date,
+    to: standards::Date,
+) -> Result<bytes::Bytes, ApiError> {
     let stamp = {
         let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
         r.watermark(engine::air::WATERMARK)?.unwrap_or(0)
@@ -814,7 +846,7 @@ pub async fn air(
         _ => "bureau".to_string(),
     };
     let key = format!("air:{from}:{to}:{scope}");
-    let body = s.reports.get_or(&key, stamp, crate::REPORT_TTL, || {
+    s.reports.get_or(&key, stamp, crate::REPORT_TTL, || {
         let mut rep = {
             let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
             engine::AirReport::build(&**r, &s.air, from, to, engine::RulesChoice::ByDate)
@@ -832,12 +864,7 @@ pub async fn air(
         Ok(bytes::Bytes::from(
             serde_json::to_vec(&v).unwrap_or_default(),
         ))
-    })?;
-    let name = match q.month {
-        Some(m) => format!("air-{year}-{m:02}"),
-        None => format!("air-{year}"),
-    };
-    crate::reports::answer(body, xlsx, &name, "环境空气质量报告")
+    })
 }
 
 // ---- summary ----

@@ -59,7 +59,8 @@ pub fn report_json(s: &AppState, year: i32) -> Result<bytes::Bytes, ApiError> {
 /// `GET /api/v1/indicators?year=`: every indicator with yearly values (origin, source,
 /// evidence), target, status and trend.
 pub async fn report(State(s): State<AppState>, Query(q): Query<YearQuery>) -> Res {
-    let body = report_json(&s, q.year.unwrap_or_else(this_year))?;
+    let year = q.year.unwrap_or_else(this_year);
+    let body = crate::blocking(move || report_json(&s, year)).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -178,10 +179,7 @@ pub async fn add_entry(
         before
     };
     s.reports.invalidate("ind:");
-    s.overview_cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clear();
+    s.overview_cache.clear();
     audit(
         &s,
         &p.name,

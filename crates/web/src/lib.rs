@@ -19,6 +19,7 @@ mod alarms;
 mod api;
 mod audit_marks;
 pub mod auth;
+pub mod flight;
 mod indicators;
 pub mod openapi;
 mod reports;
@@ -48,9 +49,11 @@ pub struct AppState {
     pub cheap_hashing: bool,
     /// The profile's fleet (sites, outlets, generated restaurants), built once.
     pub fleet: Arc<Vec<profile::Site>>,
-    /// Overview JSON per scope (role + scope), kept [`OVERVIEW_TTL`]: the page every user
-    /// opens first stays cheap under many clients.
-    pub overview_cache: Arc<Mutex<HashMap<String, (std::time::Instant, bytes::Bytes)>>>,
+    /// Overview JSON per scope (role + scope), kept [`OVERVIEW_TTL`] and computed once at a
+    /// time per scope ([`flight::Flight`]: cold → one computation everyone waits for;
+    /// expired → the stale copy while one refresh runs): the page every user opens first
+    /// stays cheap under many clients.
+    pub overview_cache: Arc<flight::Flight>,
     /// Air and indicator reports ([`ReportCache`]).
     pub reports: Arc<ReportCache>,
     pub water: Arc<engine::WaterEngine>,
@@ -58,14 +61,19 @@ pub struct AppState {
     pub sources: Arc<engine::SourcesEngine>,
 }
 
-/// Computed report bodies (air year/month report, indicators) keyed by request, each with the
-/// stamp of the derived data it was built from (e.g. the air watermark): served again while
-/// the stamp is unchanged and it is younger than the cache's TTL. One computation at a time
-/// (the lock is held while computing), so 100 clients asking at once cost one report.
+/// Computed report bodies (air year/month report, indicators, water/sources/… reports) keyed
+/// by request, each with the stamp of the derived data it was built from (e.g. the air
+/// watermark): served again while the stamp is unchanged and it is younger than the cache's
+/// TTL. One computation at a time per key (a per-key lock is held while computing, the map's
+/// lock only to find the key), so 100 clients asking at once cost one report and a slow report
+/// never holds up another. Handlers call it through [`blocking`] (it blocks while it computes
+/// or waits).
 #[derive(Default)]
 pub struct ReportCache {
-    map: Mutex<HashMap<String, (std::time::Instant, i64, bytes::Bytes)>>,
+    map: Mutex<HashMap<String, Arc<ReportSlot>>>,
 }
+
+type ReportSlot = Mutex<Option<(std::time::Instant, i64, bytes::Bytes)>>;
 
 impl ReportCache {
     pub fn get_or(
@@ -75,28 +83,41 @@ impl ReportCache {
         ttl: std::time::Duration,
         compute: impl FnOnce() -> Result<bytes::Bytes, ApiError>,
     ) -> Result<bytes::Bytes, ApiError> {
-        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, st, b)) = m.get(key) {
+        let slot = {
+            let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            if m.len() > 256 {
+                // Keep the slots someone is computing or waiting on.
+                m.retain(|_, s| Arc::strong_count(s) > 1);
+            }
+            m.entry(key.to_string()).or_default().clone()
+        };
+        let mut e = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, st, b)) = &*e {
             if *st == stamp && at.elapsed() < ttl {
                 return Ok(b.clone());
             }
         }
         let b = compute()?;
-        if m.len() > 256 {
-            m.clear();
-        }
-        m.insert(
-            key.to_string(),
-            (std::time::Instant::now(), stamp, b.clone()),
-        );
+        *e = Some((std::time::Instant::now(), stamp, b.clone()));
         Ok(b)
     }
 
-    /// Forgets every entry whose key starts with `prefix` (after a change they depend on).
+    /// Forgets every entry whose key starts with `prefix` (after a change they depend on). A
+    /// computation still running finishes into a slot no one finds again.
     pub fn invalidate(&self, prefix: &str) {
         let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
         m.retain(|k, _| !k.starts_with(prefix));
     }
+}
+
+/// Runs store work (reports, locks held while computing) on the blocking pool, so that a slow
+/// report never stalls the async workers that serve every other request.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("worker: {e}")))?
 }
 
 /// At most this long a cached report is served without looking at new data again.
@@ -200,6 +221,7 @@ pub fn bootstrap_admin(
 }
 
 /// A JSON error body: `{"error": "...", "detail": "..."}` with a fitting status.
+#[derive(Debug)]
 pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {

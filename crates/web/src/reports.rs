@@ -98,31 +98,11 @@ pub async fn report(
             ))
         }
     };
-    let stamp = {
-        let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-        d.watermark(watermark)?.unwrap_or(0)
+    let body = {
+        let (s, kind) = (s.clone(), kind.clone());
+        let by_month = q.month.is_none();
+        crate::blocking(move || cached_report(&s, &kind, watermark, from, to, by_month)).await?
     };
-    let key = format!("report:{kind}:{from}:{to}");
-    let body = s.reports.get_or(&key, stamp, crate::REPORT_TTL, || {
-        let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-        let today = engine::sources_report::beijing_today();
-        match kind.as_str() {
-            "water" => {
-                json(&engine::WaterReport::build(&**d, &s.water, from, to).map_err(internal)?)
-            }
-            "noise" => {
-                json(&engine::NoiseReport::build(&**d, &s.noise, from, to).map_err(internal)?)
-            }
-            "sources" => json(
-                &engine::sources_report::SourcesReport::build(&**d, &s.sources, from, to, today)
-                    .map_err(internal)?,
-            ),
-            _ => json(
-                &engine::QualityReport::build(&**d, from, to, today, q.month.is_none())
-                    .map_err(internal)?,
-            ),
-        }
-    })?;
     let body = if p.role.scoped() {
         let mut v: Value = serde_json::from_slice(&body).map_err(internal)?;
         scoped(&mut v, &kind, &p, &s.owners);
@@ -141,6 +121,42 @@ pub async fn report(
         None => format!("report-{kind}-{}", from.year()),
     };
     answer(body, xlsx, &name, title)
+}
+
+/// The bureau JSON of report `kind` over `[from, to]`, cached until `watermark` moves (at
+/// most `REPORT_TTL`). Blocks while it computes: call it on the blocking pool.
+pub(crate) fn cached_report(
+    s: &AppState,
+    kind: &str,
+    watermark: &str,
+    from: Date,
+    to: Date,
+    by_month: bool,
+) -> Result<bytes::Bytes, ApiError> {
+    let stamp = {
+        let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+        d.watermark(watermark)?.unwrap_or(0)
+    };
+    let key = format!("report:{kind}:{from}:{to}");
+    s.reports.get_or(&key, stamp, crate::REPORT_TTL, || {
+        let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+        let today = engine::sources_report::beijing_today();
+        match kind {
+            "water" => {
+                json(&engine::WaterReport::build(&**d, &s.water, from, to).map_err(internal)?)
+            }
+            "noise" => {
+                json(&engine::NoiseReport::build(&**d, &s.noise, from, to).map_err(internal)?)
+            }
+            "sources" => json(
+                &engine::sources_report::SourcesReport::build(&**d, &s.sources, from, to, today)
+                    .map_err(internal)?,
+            ),
+            _ => json(
+                &engine::QualityReport::build(&**d, from, to, today, by_month).map_err(internal)?,
+            ),
+        }
+    })
 }
 
 /// Cut a report's JSON down to what a town official or enterprise operator may see.

@@ -1658,3 +1658,48 @@ async fn overview_shows_the_latest_county_hour() {
     assert_eq!(ch["stations"], 2);
     assert_eq!(ch["hour"], model::format_beijing(h - 3600));
 }
+
+/// Many clients opening the overview at once on a cold cache: one computation, every client
+/// gets the same body (single flight); `/metrics` counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_is_computed_once_for_concurrent_clients() {
+    let e = env();
+    let c = login(&e.app, "mon").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (app, c) = (e.app.clone(), c.clone());
+        tasks.spawn(async move { call_raw(&app, "/api/v1/overview", &c).await });
+    }
+    let mut bodies = std::collections::HashSet::new();
+    while let Some(r) = tasks.join_next().await {
+        let (s, _, body) = r.unwrap();
+        assert_eq!(s, StatusCode::OK);
+        bodies.insert(body);
+    }
+    assert_eq!(bodies.len(), 1, "every client got the one computed body");
+    let computed = e
+        .state
+        .overview_cache
+        .computations
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(computed, 1);
+    let (s, m, _) = call(&e.app, "GET", "/metrics", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        m.as_str()
+            .unwrap()
+            .contains("qingshan_web_overview_computations_total 1\n"),
+        "{m}"
+    );
+    // Another scope is its own computation.
+    let t = login(&e.app, "town").await;
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/overview", Some(&t), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        e.state
+            .overview_cache
+            .computations
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+}
