@@ -57,6 +57,32 @@ pub fn make_flag(version: Version, ack: bool, split: bool) -> u8 {
     (version.bits() << 2) | if ack { FLAG_ACK } else { 0 } | if split { FLAG_SPLIT } else { 0 }
 }
 
+/// The data flags of HJ 212-2017 Table 8 (数据标记, `code-Flag`): letter, short Chinese name,
+/// meaning. Only `N` marks a value measured under normal operation.
+pub const DATA_FLAGS: &[(&str, &str, &str)] = &[
+    ("N", "正常", "在线监控(监测)仪器仪表工作正常"),
+    ("F", "停运", "在线监控(监测)仪器仪表停运"),
+    ("M", "维护", "在线监控(监测)仪器仪表处于维护期间产生的数据"),
+    ("S", "手工输入", "手工输入的设定值"),
+    ("D", "故障", "在线监控(监测)仪器仪表故障"),
+    ("C", "校准", "在线监控(监测)仪器仪表处于校准状态"),
+    (
+        "T",
+        "超测量上限",
+        "在线监控(监测)仪器仪表采样数值超过测量上限",
+    ),
+    ("B", "通讯异常", "在线监控(监测)仪器仪表与数采仪通讯异常"),
+];
+
+/// The short Chinese name and the meaning of a Table 8 data flag (`None` for a letter the
+/// standard does not define).
+pub fn data_flag_cn(flag: &str) -> Option<(&'static str, &'static str)> {
+    DATA_FLAGS
+        .iter()
+        .find(|(f, _, _)| *f == flag)
+        .map(|(_, short, long)| (*short, *long))
+}
+
 /// Who sends a command (Std Table 9 "方向").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

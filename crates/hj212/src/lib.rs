@@ -19,7 +19,9 @@ mod packet;
 mod reassembly;
 pub mod reply;
 
-pub use codes::{CommandCode, Direction, ExeRtn, QnRtn, Version, COMMAND_CODES};
+pub use codes::{
+    data_flag_cn, CommandCode, Direction, ExeRtn, QnRtn, Version, COMMAND_CODES, DATA_FLAGS,
+};
 pub use crc::{crc16, crc16_bitwise, crc16_modbus, crc_hex, parse_crc_hex};
 pub use decoder::{
     decode_all, Decoder, DecoderConfig, ErrorKind, Frame, FrameError, Mode, MAX_FRAME, MAX_SEGMENT,

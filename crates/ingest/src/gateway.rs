@@ -403,10 +403,10 @@ impl Gateway {
         self.metrics.frames_accepted.fetch_add(1, Relaxed);
         let p = &frame.packet;
         let Some(reg) = self.registry.lookup(p.mn()) else {
-            return self.refuse(link, "unknown_mn", p.mn(), String::new());
+            return self.refuse(link, "unknown_mn", p.mn(), false, String::new());
         };
         if reg.device.pw != p.pw() {
-            return self.refuse(link, "wrong_pw", p.mn(), String::new());
+            return self.refuse(link, "wrong_pw", p.mn(), true, String::new());
         }
         let devs = frame.deviation_set();
         if !devs.is_subset(reg.allowed) {
@@ -415,7 +415,7 @@ impl Gateway {
                 .iter()
                 .map(|d| d.as_str())
                 .collect();
-            return self.refuse(link, "deviation_not_allowed", p.mn(), names.join(","));
+            return self.refuse(link, "deviation_not_allowed", p.mn(), true, names.join(","));
         }
         link.refusals = 0;
         for d in devs.iter() {
@@ -459,13 +459,19 @@ impl Gateway {
         let mut skipped = Vec::new();
         let values = values_of(p, &reg.device, received_ms.div_euclid(1000), &mut skipped);
         for s in &skipped {
-            match s {
-                Skipped::NoDataTime => self.metrics.refusals.inc(link.transport, "no_datatime"),
-                Skipped::NotANumber(_) => self
-                    .metrics
-                    .refusals
-                    .inc(link.transport, "value_not_a_number"),
-            }
+            let (reason, detail) = match s {
+                Skipped::NoDataTime => ("no_datatime", String::new()),
+                Skipped::NotANumber(item) => ("value_not_a_number", item.to_string()),
+            };
+            self.metrics.refusals.inc(link.transport, reason);
+            self.metrics.device_refusals.record(
+                p.mn(),
+                true,
+                reason,
+                &detail,
+                &link.peer,
+                received_ms,
+            );
         }
         let answer = match p.cn() {
             "9011" => p.qn().zip(p.get("QnRtn")).and_then(|(qn, c)| {
@@ -516,8 +522,18 @@ impl Gateway {
         Intake::Queued { done, ack, arrived }
     }
 
-    fn refuse(&self, link: &mut Link, reason: &'static str, mn: &str, detail: String) -> Intake {
+    fn refuse(
+        &self,
+        link: &mut Link,
+        reason: &'static str,
+        mn: &str,
+        registered: bool,
+        detail: String,
+    ) -> Intake {
         self.metrics.refusals.inc(link.transport, reason);
+        self.metrics
+            .device_refusals
+            .record(mn, registered, reason, &detail, &link.peer, now_ms());
         link.refusals += 1;
         link.logged_refusals += 1;
         if link.logged_refusals <= 3 && self.may_log() {

@@ -11,6 +11,6 @@ pub mod registry;
 pub mod writer;
 
 pub use gateway::{CommandError, Gateway, GatewayConfig, SentCommand};
-pub use metrics::Metrics;
+pub use metrics::{refusal_label_cn, DeviceRefusals, Metrics};
 pub use registry::{Registered, Registry};
 pub use writer::{spawn_writer, CatchUp, CommitObserver, Derivation, WriterConfig, WriterHandle};

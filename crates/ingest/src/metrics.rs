@@ -4,7 +4,7 @@
 //! (deviations by name) are arrays; the rarer labelled ones (refusals, frame errors, these two
 //! also by transport) use a mutex-protected map.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
@@ -128,6 +128,118 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The refusals of one MN (registered or not), kept by [`RefusalsByDevice`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceRefusals {
+    /// Reason (as in `qingshan_refusals_total{reason}`) → count.
+    pub by_reason: BTreeMap<String, u64>,
+    pub total: u64,
+    /// UTC Unix milliseconds of the last refusal.
+    pub last_ms: i64,
+    pub last_reason: String,
+    /// What exactly was refused last (e.g. the deviations not allowed, the item).
+    pub last_detail: String,
+    /// Client address of the last refusal.
+    pub last_peer: String,
+    /// Whether the MN was in the registry (an unknown MN is `false`).
+    pub registered: bool,
+}
+
+/// Refusals per MN, bounded in memory: every registered MN (the registry bounds them) and at
+/// most [`MAX_UNREGISTERED`] unknown MNs (the least recently refused one is dropped for a new
+/// one), at most [`MAX_TRACKED`] in all; MNs longer than 64 bytes are cut.
+#[derive(Default)]
+pub struct RefusalsByDevice {
+    map: Mutex<HashMap<String, DeviceRefusals>>,
+    /// Entries dropped to keep the bound.
+    pub dropped: AtomicU64,
+}
+
+/// Unknown MNs kept at most (a scan or a misconfigured fleet must not grow memory).
+pub const MAX_UNREGISTERED: usize = 256;
+/// MNs kept at most.
+pub const MAX_TRACKED: usize = 100_000;
+const MAX_MN: usize = 64;
+const MAX_DETAIL: usize = 200;
+
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl RefusalsByDevice {
+    /// Counts one refusal of `mn`.
+    pub fn record(
+        &self,
+        mn: &str,
+        registered: bool,
+        reason: &str,
+        detail: &str,
+        peer: &str,
+        now_ms: i64,
+    ) {
+        let mn = cut(mn, MAX_MN);
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if !m.contains_key(mn) {
+            let unregistered = m.values().filter(|r| !r.registered).count();
+            let full = m.len() >= MAX_TRACKED;
+            if full || (!registered && unregistered >= MAX_UNREGISTERED) {
+                // Drop the least recently refused (an unknown MN when the unknown ones are full).
+                let victim = m
+                    .iter()
+                    .filter(|(_, r)| full || !r.registered)
+                    .min_by_key(|(_, r)| r.last_ms)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = victim {
+                    m.remove(&k);
+                    self.dropped.fetch_add(1, Relaxed);
+                }
+            }
+        }
+        let r = m.entry(mn.to_string()).or_default();
+        *r.by_reason.entry(reason.to_string()).or_default() += 1;
+        r.total += 1;
+        r.last_ms = now_ms;
+        r.last_reason = reason.to_string();
+        r.last_detail = cut(detail, MAX_DETAIL).to_string();
+        r.last_peer = peer.to_string();
+        r.registered = registered;
+    }
+
+    /// The refusals of one MN.
+    pub fn get(&self, mn: &str) -> Option<DeviceRefusals> {
+        let m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(mn).cloned()
+    }
+
+    /// Every MN with refusals, most recent first.
+    pub fn all(&self) -> Vec<(String, DeviceRefusals)> {
+        let m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<(String, DeviceRefusals)> =
+            m.iter().map(|(k, r)| (k.clone(), r.clone())).collect();
+        v.sort_by(|a, b| b.1.last_ms.cmp(&a.1.last_ms).then(a.0.cmp(&b.0)));
+        v
+    }
+}
+
+/// Chinese meaning of a refusal reason (`qingshan_refusals_total{reason}`).
+pub fn refusal_label_cn(reason: &str) -> &'static str {
+    match reason {
+        "unknown_mn" => "设备唯一标识 MN 未登记",
+        "wrong_pw" => "访问密码 PW 错误",
+        "deviation_not_allowed" => "出现未获准许的协议偏差",
+        "no_datatime" => "数据包缺少数据时间 DataTime,其数值未入库",
+        "value_not_a_number" => "监测值不是数字,该项未入库",
+        _ => "其他原因",
+    }
+}
+
 /// All intake counters. One instance per process, shared by reference.
 #[derive(Default)]
 pub struct Metrics {
@@ -140,6 +252,8 @@ pub struct Metrics {
     pub packets_committed: AtomicU64,
     pub values_committed: AtomicU64,
     pub refusals: ByTransport,
+    /// The same refusals per MN (bounded), for the devices page.
+    pub device_refusals: RefusalsByDevice,
     pub deviations: [AtomicU64; 32],
     pub acks_sent: AtomicU64,
     pub replies_sent: AtomicU64,
@@ -279,6 +393,12 @@ impl Metrics {
             self.derive_skipped.load(Relaxed) as i64,
             "counter",
         );
+        gauge(
+            "qingshan_refusal_devices_dropped_total",
+            "MNs dropped from the per-device refusal counts to keep them bounded.",
+            self.device_refusals.dropped.load(Relaxed) as i64,
+            "counter",
+        );
         self.frames_rejected.render(
             &mut out,
             "qingshan_frames_rejected_total",
@@ -314,5 +434,56 @@ impl Metrics {
             "Packet arrival to 9014 ack latency.",
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_per_device_are_counted_and_bounded() {
+        let r = RefusalsByDevice::default();
+        r.record("MN-A", true, "wrong_pw", "", "10.0.0.1", 1);
+        r.record(
+            "MN-A",
+            true,
+            "deviation_not_allowed",
+            "lf_only",
+            "10.0.0.1",
+            2,
+        );
+        r.record("MN-A", true, "wrong_pw", "", "10.0.0.2", 3);
+        let a = r.get("MN-A").unwrap();
+        assert_eq!(a.total, 3);
+        assert_eq!(a.by_reason["wrong_pw"], 2);
+        assert_eq!(a.by_reason["deviation_not_allowed"], 1);
+        assert_eq!((a.last_ms, a.last_peer.as_str()), (3, "10.0.0.2"));
+        // A flood of unknown MNs keeps at most MAX_UNREGISTERED of them, the newest, and never
+        // drops a registered device's record.
+        for i in 0..(MAX_UNREGISTERED + 50) {
+            r.record(
+                &format!("X{i}"),
+                false,
+                "unknown_mn",
+                "",
+                "x",
+                10 + i as i64,
+            );
+        }
+        let all = r.all();
+        assert_eq!(all.len(), MAX_UNREGISTERED + 1);
+        assert!(r.get("MN-A").is_some());
+        assert!(r.get("X0").is_none() && r.get(&format!("X{}", MAX_UNREGISTERED + 49)).is_some());
+        assert_eq!(r.dropped.load(Relaxed), 50);
+        assert_eq!(
+            all[0].0,
+            format!("X{}", MAX_UNREGISTERED + 49),
+            "most recent first"
+        );
+        // A very long MN is cut.
+        r.record(&"Z".repeat(1000), false, "unknown_mn", "", "x", 1_000);
+        assert!(r.all().iter().all(|(k, _)| k.len() <= 64));
+        assert_eq!(refusal_label_cn("wrong_pw"), "访问密码 PW 错误");
     }
 }
