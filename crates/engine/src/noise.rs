@@ -57,6 +57,10 @@ pub struct NoisePoint {
     pub name: String,
     /// GB 3096 functional zone.
     pub zone: Zone,
+    /// 12-digit code of the town (乡镇/街道) the point lies in (empty if unknown).
+    pub town: String,
+    /// The town's name.
+    pub town_name: String,
 }
 
 /// What an update did.
@@ -92,6 +96,11 @@ impl NoiseEngine {
                 site: s.code.clone(),
                 name: s.name.clone(),
                 zone,
+                town: s.town.clone(),
+                town_name: profile
+                    .town(&s.town)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
             });
         }
         NoiseEngine::new(points, DayNight::default())
@@ -352,6 +361,38 @@ pub struct NoiseReport {
     pub night_start: String,
     /// Points.
     pub points: Vec<PointReport>,
+    /// The points aggregated by town (乡镇/街道), by town code.
+    pub towns: Vec<TownReport>,
+}
+
+/// The noise points of one town over the period: compliance by point-days (达标点次 /
+/// 监测点次, day and night) and the points whose period mean exceeds their zone's limit.
+#[derive(Debug, Clone, Serialize)]
+pub struct TownReport {
+    /// 12-digit town code.
+    pub town: String,
+    /// Town name.
+    pub town_name: String,
+    /// Site codes of its points.
+    pub points: Vec<String>,
+    /// Points with at least one Ld or Ln.
+    pub points_with_data: usize,
+    /// Σ days with Ld over its points.
+    pub days: usize,
+    /// Σ nights with Ln.
+    pub nights: usize,
+    /// Σ compliant days.
+    pub day_compliant_days: usize,
+    /// Σ compliant nights.
+    pub night_compliant_days: usize,
+    /// day_compliant_days / days × 100 (1 dp).
+    pub day_compliance_pct: Option<f64>,
+    /// night_compliant_days / nights × 100 (1 dp).
+    pub night_compliance_pct: Option<f64>,
+    /// Points whose period Ld mean exceeds the day limit.
+    pub points_day_over: usize,
+    /// Points whose period Ln mean exceeds the night limit.
+    pub points_night_over: usize,
 }
 
 /// One day of a point.
@@ -380,6 +421,10 @@ pub struct PointReport {
     pub site: String,
     /// Name.
     pub name: String,
+    /// Town code.
+    pub town: String,
+    /// Town name.
+    pub town_name: String,
     /// GB 3096 zone `0|1|2|3|4a|4b`.
     pub zone: &'static str,
     /// Day limit dB(A).
@@ -456,6 +501,8 @@ impl NoiseReport {
             points.push(PointReport {
                 site: p.site.clone(),
                 name: p.name.clone(),
+                town: p.town.clone(),
+                town_name: p.town_name.clone(),
                 zone: p.zone.code(),
                 day_limit: noise::gb3096_limit(p.zone, noise::Period::Day),
                 night_limit: noise::gb3096_limit(p.zone, noise::Period::Night),
@@ -472,6 +519,39 @@ impl NoiseReport {
                 daily,
             });
         }
+        let mut towns: BTreeMap<String, TownReport> = BTreeMap::new();
+        for p in &points {
+            let t = towns.entry(p.town.clone()).or_insert_with(|| TownReport {
+                town: p.town.clone(),
+                town_name: p.town_name.clone(),
+                points: Vec::new(),
+                points_with_data: 0,
+                days: 0,
+                nights: 0,
+                day_compliant_days: 0,
+                night_compliant_days: 0,
+                day_compliance_pct: None,
+                night_compliance_pct: None,
+                points_day_over: 0,
+                points_night_over: 0,
+            });
+            t.points.push(p.site.clone());
+            t.points_with_data += usize::from(p.days + p.nights > 0);
+            t.days += p.days;
+            t.nights += p.nights;
+            t.day_compliant_days += p.day_compliant_days;
+            t.night_compliant_days += p.night_compliant_days;
+            t.points_day_over += usize::from(p.ld_mean_compliant == Some(false));
+            t.points_night_over += usize::from(p.ln_mean_compliant == Some(false));
+        }
+        let towns: Vec<TownReport> = towns
+            .into_values()
+            .map(|mut t| {
+                t.day_compliance_pct = crate::water::pct(t.day_compliant_days, t.days);
+                t.night_compliance_pct = crate::water::pct(t.night_compliant_days, t.nights);
+                t
+            })
+            .collect();
         let dn = engine.day_night();
         Ok(NoiseReport {
             report: "noise",
@@ -481,6 +561,7 @@ impl NoiseReport {
             day_start: hhmm(dn.day_start_min),
             night_start: hhmm(dn.night_start_min),
             points,
+            towns,
         })
     }
 }

@@ -36,6 +36,9 @@ pub struct WaterReport {
     pub sections: Vec<SectionReport>,
     /// The county's river status from its sections.
     pub river_status: RiverStatusReport,
+    /// Each river's status from its own sections (same rule), by the profile's `river`;
+    /// sections on the lake/reservoir column or without a river name are not in a river.
+    pub rivers: Vec<RiverReport>,
     /// Share of sections at Class III or better (indicator 7 rule).
     pub share_iii_or_better: ShareReport,
     /// Drinking-water sources.
@@ -128,6 +131,27 @@ pub struct RiverStatusReport {
     pub basis: Option<&'static str>,
     /// Sections with a period class.
     pub sections: usize,
+    /// Share of I–III, percent (1 dp).
+    pub iii_or_better_pct: Option<f64>,
+    /// Share of 劣V, percent (1 dp).
+    pub worse_than_v_pct: Option<f64>,
+    /// Class of the averaged sample (`mean_of_sections` only).
+    pub class: Option<String>,
+}
+
+/// One river: its sections and their status (环办〔2011〕22号 river rule over them).
+#[derive(Debug, Clone, Serialize)]
+pub struct RiverReport {
+    /// River name (the profile's `river`).
+    pub river: String,
+    /// Site codes of its sections (river column), in profile order.
+    pub sections: Vec<String>,
+    /// Sections with a period class.
+    pub sections_evaluated: usize,
+    /// 优 / 良好 / 轻度污染 / 中度污染 / 重度污染, `null` without data.
+    pub status: Option<String>,
+    /// `share_of_sections` (≥ 5 sections) or `mean_of_sections`.
+    pub basis: Option<&'static str>,
     /// Share of I–III, percent (1 dp).
     pub iii_or_better_pct: Option<f64>,
     /// Share of 劣V, percent (1 dp).
@@ -269,6 +293,8 @@ impl WaterReport {
     ) -> Result<WaterReport> {
         let mut sections = Vec::new();
         let mut section_evals: Vec<PeriodEval> = Vec::new();
+        // river → (section codes, evaluations)
+        let mut by_river: Vec<(String, Vec<String>, Vec<PeriodEval>)> = Vec::new();
         let mut drinking = Vec::new();
         for ws in engine.sites() {
             let rows = engine.days_of(store, &ws.site, from, to)?;
@@ -277,6 +303,19 @@ impl WaterReport {
             match ws.kind {
                 WaterSiteKind::Section => {
                     sections.push(section_report(ws, &p, &months));
+                    if let (Some(river), WaterBody::River) = (&ws.river, ws.body) {
+                        match by_river.iter_mut().find(|(r, _, _)| r == river) {
+                            Some((_, codes, evals)) => {
+                                codes.push(ws.site.clone());
+                                evals.push(p.clone());
+                            }
+                            None => by_river.push((
+                                river.clone(),
+                                vec![ws.site.clone()],
+                                vec![p.clone()],
+                            )),
+                        }
+                    }
                     section_evals.push(p);
                 }
                 WaterSiteKind::Source { scope, groundwater } => {
@@ -291,14 +330,32 @@ impl WaterReport {
             at_or_better: classes.iter().filter(|c| c.is_iii_or_better()).count(),
             sections: sections.len(),
         };
-        let river_status = river_status(&section_evals, &classes);
+        let county_status = river_status(&section_evals, &classes);
+        let rivers = by_river
+            .into_iter()
+            .map(|(river, codes, evals)| {
+                let classes: Vec<WaterClass> = evals.iter().filter_map(|p| p.class()).collect();
+                let st = river_status(&evals, &classes);
+                RiverReport {
+                    river,
+                    sections: codes,
+                    sections_evaluated: st.sections,
+                    status: st.status,
+                    basis: st.basis,
+                    iii_or_better_pct: st.iii_or_better_pct,
+                    worse_than_v_pct: st.worse_than_v_pct,
+                    class: st.class,
+                }
+            })
+            .collect();
         Ok(WaterReport {
             report: "water",
             from: from.to_string(),
             to: to.to_string(),
             method: METHOD,
             sections,
-            river_status,
+            river_status: county_status,
+            rivers,
             share_iii_or_better: share,
             drinking_water: DrinkingReport {
                 urban: engine.drinking_water_compliance_between(

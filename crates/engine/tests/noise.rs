@@ -31,6 +31,8 @@ fn engine() -> NoiseEngine {
             site: "NZ".into(),
             name: "点位".into(),
             zone: Zone::Z2,
+            town: "500231001000".into(),
+            town_name: "桂溪街道".into(),
         }],
         DayNight::default(),
     )
@@ -128,6 +130,21 @@ fn ld_ln_and_night_boundary() {
         (rep.day_start.as_str(), rep.night_start.as_str()),
         ("06:00", "22:00")
     );
+    // By town: the one point's figures, its Ld mean over the day limit.
+    assert_eq!(rep.towns.len(), 1);
+    let t = &rep.towns[0];
+    assert_eq!(
+        (t.town.as_str(), t.town_name.as_str()),
+        ("500231001000", "桂溪街道")
+    );
+    assert_eq!(t.points, ["NZ"]);
+    assert_eq!((t.points_with_data, t.days, t.nights), (1, 1, 1));
+    assert_eq!((t.day_compliant_days, t.night_compliant_days), (0, 1));
+    assert_eq!(
+        (t.day_compliance_pct, t.night_compliance_pct),
+        (Some(0.0), Some(100.0))
+    );
+    assert_eq!((t.points_day_over, t.points_night_over), (1, 0));
 }
 
 /// Coverage (engine policy 75 %): 11 of 16 day hours give no Ld, 12 do. Flagged hours (D) do
@@ -195,4 +212,70 @@ fn catch_up_and_rebuild() {
         }
     )
     .is_err());
+}
+
+/// By town: two points in 桂溪 (zone 2: 60/50; zone 1: 55/45), one in another town with no data.
+/// A day at 58 / night at 48 everywhere: zone 2 complies day and night, zone 1 neither →
+/// 桂溪 1 of 2 days and 1 of 2 nights compliant (50 %), one point over by day and by night;
+/// the other town has its point without data.
+#[test]
+fn points_aggregate_by_town() {
+    let (_d, mut s) = open();
+    let pt = |site: &str, zone: Zone, town: &str, name: &str| NoisePoint {
+        site: site.into(),
+        name: site.into(),
+        zone,
+        town: town.into(),
+        town_name: name.into(),
+    };
+    let e = NoiseEngine::new(
+        [
+            pt("NZ", Zone::Z2, "500231001000", "桂溪街道"),
+            pt("NZ1", Zone::Z1, "500231001000", "桂溪街道"),
+            pt("NZ9", Zone::Z2, "500231002000", "桂阳街道"),
+        ],
+        DayNight::default(),
+    )
+    .unwrap();
+    let mut vals = Vec::new();
+    for site in ["NZ", "NZ1"] {
+        for h in 0..24 {
+            let level = if (6..22).contains(&h) { 58.0 } else { 48.0 };
+            vals.push(Measurement {
+                site: site.into(),
+                ..hour(D, h, level)
+            });
+        }
+        for h in 0..6 {
+            vals.push(Measurement {
+                site: site.into(),
+                ..hour(D.succ(), h, 48.0)
+            });
+        }
+    }
+    let p = commit(&mut s, vals, 1);
+    e.update(&mut s, &e.touched(&p)).unwrap();
+    let rep = NoiseReport::build(&s, &e, D, D).unwrap();
+    assert_eq!(rep.towns.len(), 2);
+    let g = &rep.towns[0];
+    assert_eq!(
+        (g.town.as_str(), g.town_name.as_str()),
+        ("500231001000", "桂溪街道")
+    );
+    assert_eq!(g.points, ["NZ", "NZ1"]);
+    assert_eq!((g.points_with_data, g.days, g.nights), (2, 2, 2));
+    assert_eq!((g.day_compliant_days, g.night_compliant_days), (1, 1));
+    assert_eq!(
+        (g.day_compliance_pct, g.night_compliance_pct),
+        (Some(50.0), Some(50.0))
+    );
+    assert_eq!((g.points_day_over, g.points_night_over), (1, 1));
+    let o = &rep.towns[1];
+    assert_eq!(
+        (o.town_name.as_str(), o.points_with_data, o.days),
+        ("桂阳街道", 0, 0)
+    );
+    assert_eq!(o.day_compliance_pct, None);
+    let v = serde_json::to_value(&rep).unwrap();
+    assert_eq!(v["points"][1]["town_name"], "桂溪街道");
 }

@@ -402,6 +402,59 @@ fn river_status_by_share_with_five_sections() {
     assert_eq!(r.status.as_deref(), Some("中度污染"));
 }
 
+/// Per river: each river's sections judged by the same rule. 龙溪河 A (NH3-N 1.0, III) and B
+/// (2.5, 劣V) → mean 1.75 → V → 中度污染; 大沙河 C (0.4, II) → 优; a lake-column section and a
+/// section without a river name belong to no river; the county's status covers all river and
+/// lake sections as before.
+#[test]
+fn river_status_per_river() {
+    let (_d, mut s) = open();
+    let on = |x: &str, river: Option<&str>, body: WaterBody| WaterSite {
+        river: river.map(str::to_string),
+        ..section(x, body, WaterClass::III)
+    };
+    let e = WaterEngine::new([
+        on("A", Some("龙溪河"), WaterBody::River),
+        on("C", Some("大沙河"), WaterBody::River),
+        on("B", Some("龙溪河"), WaterBody::River),
+        on("L", Some("龙溪河"), WaterBody::LakeReservoir),
+        on("X", None, WaterBody::River),
+    ]);
+    let p = commit(
+        &mut s,
+        vec![
+            m("A", NH3N, at(D, 0), "1.0", "N"),
+            m("B", NH3N, at(D, 0), "2.5", "N"),
+            m("C", NH3N, at(D, 0), "0.4", "N"),
+            m("L", NH3N, at(D, 0), "0.4", "N"),
+        ],
+        1,
+    );
+    e.update(&mut s, &e.touched(&p)).unwrap();
+    let rep = WaterReport::build(&s, &e, D, D).unwrap();
+    let names: Vec<&str> = rep.rivers.iter().map(|r| r.river.as_str()).collect();
+    assert_eq!(
+        names,
+        ["龙溪河", "大沙河"],
+        "profile order, no lake, no unnamed"
+    );
+    let l = &rep.rivers[0];
+    assert_eq!(l.sections, ["A", "B"]);
+    assert_eq!(l.sections_evaluated, 2);
+    assert_eq!(l.basis, Some("mean_of_sections"));
+    assert_eq!(l.class.as_deref(), Some("V"));
+    assert_eq!(l.status.as_deref(), Some("中度污染"));
+    assert_eq!(l.iii_or_better_pct, Some(50.0));
+    let d = &rep.rivers[1];
+    assert_eq!(
+        (d.class.as_deref(), d.status.as_deref()),
+        (Some("II"), Some("优"))
+    );
+    let v = serde_json::to_value(&rep).unwrap();
+    assert_eq!(v["rivers"][0]["sections"], serde_json::json!(["A", "B"]));
+    assert_eq!(v["rivers"][0]["status"], "中度污染");
+}
+
 /// TLI (总站生字〔2001〕090号) of period means Chla 10 mg/m³, TP 0.05, TN 1.0, SD 1.0 m, CODMn 4:
 /// components 50.0061, 45.7093, 54.53, 51.18, 37.9793; weighted by 0.2663, 0.1879, 0.1790,
 /// 0.1834, 0.1834 → 48.018 → 48.02, 中营养 (30 ≤ TLI ≤ 50). Without Chla and SD the report says
