@@ -326,7 +326,13 @@ impl crate::SqliteStore {
     ) -> Result<AuditEntry> {
         blank("a reason (--reason)", reason)?;
         blank("who (--by)", by)?;
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: take the write lock before reading, so that a commit by another connection
+        // (the gateway's writer, an engine) between the read and the write waits for the busy
+        // timeout instead of failing at once with "database is locked" (a deferred transaction
+        // cannot upgrade a stale WAL snapshot).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (series, received_ms): (i64, i64) = tx
             .query_row(
                 "SELECT m.series, m.received_ms FROM measurements m JOIN series s ON s.id = m.series
