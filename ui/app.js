@@ -20,9 +20,10 @@ const QS = (() => {
   const PAGES = [
     ['overview', '总览', overview], ['air', '大气', airPage], ['water', '水', waterPage, [...STAFF, 'town']], ['sources', '污染源', sourcesPage, [...STAFF, 'town', 'enterprise']],
     ['fume', '油烟', fumePage, [...STAFF, 'town']], ['noise', '噪声', noisePage, STAFF], ['alarms', '告警', alarmsPage], ['audit', '数据审核', auditPage, STAFF],
-    ['devices', '设备', devicesPage], ['plan', '规划指标', planPage],
+    ['devices', '设备', devicesPage], ['plan', '规划指标', planPage, [...STAFF, 'town']],
   ];
   const allowed = (p) => !p[3] || p[3].includes(me.role);
+  const ROLE_NAMES = { admin: '系统管理员', monitoring: '监测人员', enforcement: '执法人员', planning: '规划人员', town: '乡镇(街道)', enterprise: '企业用户' };
   // Alarm severity colours (一般 蓝, 较重 黄, 严重 橙, 特别严重 红).
   const SEV_COLORS = { info: '#1E90FF', warning: '#FFFF00', major: '#FF7E00', critical: '#FF0000' };
   const RULE_NAMES = { exceedance: '超标', pre_warning: '预警', offline: '离线', aqi_jump: '空气质量突变', data_anomaly: '数据异常',
@@ -58,19 +59,30 @@ const QS = (() => {
 
   async function start() {
     try { me = await api('/api/v1/auth/me'); } catch (e) { return; }
-    $('who').textContent = `${me.display || me.user} · ${me.role_label}`;
+    $('who').textContent = `${me.display || me.user} · ${me.role_label}${me.scope_name ? ` · ${me.scope_name}` : ''}`;
     $('logout').onclick = async () => { await fetch('/api/v1/auth/logout', { method: 'POST' }); location.href = '/login'; };
-    $('menu').innerHTML = PAGES.filter(allowed).map(([id, name, f]) => f
-      ? `<a href="#${id}" id="nav-${id}">${name}</a>`
-      : `<a class="disabled" id="nav-${id}" title="建设中" aria-disabled="true">${name}</a>`).join('');
+    // Pages the role may not open stay in the menu, marked 无权限; opening one says so.
+    $('menu').innerHTML = PAGES.map((p) => {
+      const [id, name, f] = p;
+      if (!f) return `<a class="disabled" id="nav-${id}" title="建设中" aria-disabled="true">${name}</a>`;
+      if (!allowed(p)) return `<a class="denied" href="#${id}" id="nav-${id}" title="当前角色无权查看">${name}</a>`;
+      return `<a href="#${id}" id="nav-${id}">${name}</a>`;
+    }).join('');
     window.addEventListener('hashchange', route);
     route();
   }
   function route() {
     const id = (location.hash || '#overview').slice(1);
+    charts.splice(0).forEach((c) => c.dispose());
+    const denied = PAGES.find((p) => p[0] === id && p[2] && !allowed(p));
+    if (denied) {
+      document.querySelectorAll('nav.menu a').forEach((a) => a.classList.toggle('active', a.id === `nav-${id}`));
+      $('page').innerHTML = `<div class="panel" id="denied"><h2>无权访问</h2><p>您的账号(${esc(me.role_label)}${me.scope ? ` · ${esc(me.scope_name || me.scope)}` : ''})无权查看「${esc(denied[1])}」页面。</p>
+        <p class="muted">该页面仅对${esc(denied[3].map((r) => ROLE_NAMES[r] || r).join('、'))}开放;如需查看请联系系统管理员。</p></div>`;
+      return;
+    }
     const page = PAGES.find((p) => p[0] === id && p[2] && allowed(p)) || PAGES[0];
     document.querySelectorAll('nav.menu a').forEach((a) => a.classList.toggle('active', a.id === `nav-${page[0]}`));
-    charts.splice(0).forEach((c) => c.dispose());
     $('page').innerHTML = '';
     page[2]().catch((e) => { $('page').insertAdjacentHTML('beforeend', `<p class="error">加载失败:${esc(e.message)}</p>`); });
   }
@@ -243,9 +255,14 @@ const QS = (() => {
 
   // ---- 设备 ----
   async function devicesPage() {
+    const staff = STAFF.includes(me.role);
     $('page').innerHTML = `<div class="panel"><h2>设备列表</h2>
       <span id="dev-count"></span> <a href="/api/v1/devices?format=csv" class="muted">导出 CSV</a> <a href="/api/v1/devices?format=xlsx" class="muted" id="dev-xlsx">导出 Excel</a>
-      <table class="data" id="dev-table"></table></div>
+      <span class="muted">点击设备行查看协议偏差与拒收记录</span>
+      <table class="data clickable" id="dev-table"></table></div>
+      <div class="panel" id="dev-detail"><p class="muted">选择一台设备查看详情</p></div>
+      ${staff ? `<div class="panel"><h2>拒收记录(按设备,含未登记的 MN)</h2><a href="/api/v1/refusals?format=xlsx" class="muted">导出 Excel</a>
+        <table class="data" id="dev-refusals"></table></div>` : ''}
       <div class="panel" id="cmd-panel"><h2>补发数据(2061)</h2>
       设备 <select id="cmd-mn"></select> 开始 <input class="f" id="cmd-begin" type="datetime-local"> 结束 <input class="f" id="cmd-end" type="datetime-local">
       <button class="act" id="cmd-send">发送</button> <span id="cmd-result"></span>
@@ -253,9 +270,34 @@ const QS = (() => {
     const d = await api('/api/v1/devices?per_page=10000');
     const on = d.items.filter((x) => x.online).length;
     $('dev-count').textContent = `共 ${d.total} 台,在线 ${on} 台,离线 ${d.total - on} 台`;
-    $('dev-table').innerHTML = '<tr><th>MN</th><th>点位</th><th>类型</th><th>状态</th><th>最后数据包</th><th>包数</th><th>协议偏差</th></tr>' + d.items.map((x) =>
-      `<tr><td>${esc(x.mn)}</td><td>${esc(x.site)}</td><td>${esc(KIND_NAMES[x.kind] || x.kind)}</td><td class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</td>
-       <td>${esc((x.last_seen || '—').replace('T', ' ').slice(0, 19))}</td><td>${x.packets}</td><td>${esc(x.deviations || '—')}</td></tr>`).join('');
+    const devCount = (txt) => (txt ? txt.split(' ').reduce((n, kv) => n + Number(kv.split('=')[1] || 0), 0) : 0);
+    $('dev-table').innerHTML = '<tr><th>MN</th><th>点位</th><th>类型</th><th>状态</th><th>最后数据包</th><th>包数</th><th>协议偏差(次)</th><th>拒收(次)</th></tr>' + d.items.map((x) =>
+      `<tr data-id="${esc(x.mn)}"><td>${esc(x.mn)}</td><td>${esc(x.site)}</td><td>${esc(KIND_NAMES[x.kind] || x.kind)}</td><td class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</td>
+       <td>${esc((x.last_seen || '—').replace('T', ' ').slice(0, 19))}</td><td>${x.packets}</td><td>${devCount(x.deviations) || '—'}</td><td class="${x.refusals ? 'off' : ''}">${x.refusals || '—'}</td></tr>`).join('');
+    const detail = async (mn) => {
+      $('dev-table').querySelectorAll('tr[data-id]').forEach((tr) => tr.classList.toggle('sel', tr.dataset.id === mn));
+      const x = await api(`/api/v1/devices/${encodeURIComponent(mn)}`);
+      const rf = x.refusals;
+      $('dev-detail').innerHTML = `<h2>设备 ${esc(x.mn)} · ${esc(x.site_name || x.site)}</h2>
+        <div class="row"><div><div class="kv"><span>状态</span><b class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</b></div>
+          <div class="kv"><span>最后数据包 / 命令</span><b>${bj(x.last_seen)} / ${esc(x.last_cn || '—')}</b></div>
+          <div class="kv"><span>来源地址</span><b>${esc(x.peer || '—')}</b></div>
+          <div class="kv"><span>数据包 / 数据条数</span><b>${x.packets} / ${x.values}</b></div>
+          <div class="kv"><span>协议版本</span><b>${esc(x.protocol || '按 Flag 识别')}</b></div>
+          <div class="kv"><span>允许的协议偏差</span><b>${x.allow_all ? '全部允许' : x.allow.length ? x.allow.map((a) => `<span title="${esc(a.name)}">${esc(a.label)}</span>`).join('、') : '不允许(严格按标准)'}</b></div></div></div>
+        <div class="row"><div class="panel"><h2>协议偏差(已接收数据包中出现的次数)</h2><table class="data" id="dev-deviations"><tr><th>偏差</th><th>说明</th><th>次数</th><th>是否允许</th></tr>${x.deviations.length ? x.deviations.map((v) =>
+          `<tr><td>${esc(v.name)}</td><td>${esc(v.label)}</td><td>${v.count}</td><td>${v.allowed ? '允许' : '<span class="off">未允许</span>'}</td></tr>`).join('') : '<tr><td colspan="4" class="muted">未出现协议偏差</td></tr>'}</table></div>
+        <div class="panel"><h2>拒收记录(网关本次运行以来)</h2><table class="data" id="dev-refused"><tr><th>原因</th><th>说明</th><th>次数</th></tr>${rf ? rf.by_reason.map((r) =>
+          `<tr><td>${esc(r.reason)}</td><td>${esc(r.label)}</td><td class="off">${r.count}</td></tr>`).join('') : '<tr><td colspan="3" class="muted">无拒收</td></tr>'}</table>
+          ${rf ? `<p class="muted" id="dev-refused-last">最近一次:${bj(rf.last.at)} ${esc(rf.last.label)}${rf.last.detail ? `(${esc(rf.last.detail)})` : ''},来源 ${esc(rf.last.peer)}</p>` : ''}</div></div>`;
+    };
+    $('dev-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => detail(tr.dataset.id).catch((e) => { $('dev-detail').innerHTML = `<p class="error">加载失败:${esc(e.message)}</p>`; }); });
+    if (staff) {
+      const r = await api('/api/v1/refusals?per_page=200');
+      $('dev-refusals').innerHTML = '<tr><th>MN</th><th>登记</th><th>点位</th><th>拒收次数</th><th>按原因</th><th>最近一次</th><th>原因</th><th>详情</th><th>来源地址</th></tr>' + (r.items.length ? r.items.map((x) =>
+        `<tr><td>${esc(x.mn)}</td><td>${x.registered ? '已登记' : '<span class="off">未登记</span>'}</td><td>${esc(x.site || '—')}</td><td>${x.total}</td><td>${esc(x.by_reason)}</td><td>${bj(x.last_at)}</td>
+         <td>${esc(x.last_reason_cn)}</td><td>${esc(x.last_detail || '—')}</td><td>${esc(x.last_peer)}</td></tr>`).join('') : '<tr><td colspan="9" class="muted">网关本次运行以来没有拒收数据包</td></tr>');
+    }
     const online = d.items.filter((x) => x.online);
     $('cmd-mn').innerHTML = (online.length ? online : d.items).map((x) => `<option value="${esc(x.mn)}">${esc(x.mn)} ${esc(x.site)}</option>`).join('');
     const local = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 16);
@@ -358,6 +400,7 @@ const QS = (() => {
         <div class="panel"><h2>饮用水水源地达标率</h2><div id="wa-dw"></div></div>
         <div class="panel"><h2>图例</h2><div>${['I', 'III', 'IV', 'V', '劣V'].map((c) => `${waterBadge(c === 'I' ? 'I' : c)}${c === 'I' ? '<span class="muted">(I–II)</span>' : ''}`).join(' ')}</div>
           <p class="muted">单元格为当月水质类别;红框为未达到目标类别。悬停查看主要污染物及超标倍数。</p></div></div>
+      <div class="panel"><h2>各河流水质状况</h2><span class="muted">按河流的断面评价(环办〔2011〕22号:断面数 ≥ 5 按类别比例,不足 5 个按断面均值定类)</span><table class="data" id="wa-rivers"></table></div>
       <div class="panel"><h2>地表水断面逐月水质类别(对照目标)</h2><table class="data wgrid" id="wa-grid"></table></div>
       <div class="panel"><h2 id="wa-trend-title">断面主要污染物逐月均值</h2>断面 <select id="wa-section"></select> <span class="muted">点击上表断面行切换;月均值 = 日均值的算术平均,虚线为III类标准限值</span>
         <div id="wa-trend" class="chart"></div></div>
@@ -377,6 +420,13 @@ const QS = (() => {
       const dw = r.drinking_water;
       $('wa-dw').innerHTML = !dw.urban ? '<span class="muted">全县达标率仅对局内用户显示</span>' : [['城镇(县级及以上)', dw.urban], ['乡镇(千吨万人)', dw.township]].map(([n, c]) =>
         `<div class="kv"><span>${n}</span><b>${pct(c.rate_pct)}</b></div><div class="kv"><span class="muted">达标 / 评价 源·月;水源地(有数据)</span><span class="muted">${c.compliant} / ${c.assessed};${c.sources}(${c.sources_with_data})</span></div>`).join('');
+      const STATUS_COLORS = { '优': '#00A0E9', '良好': '#00B050', '轻度污染': '#FFFF00', '中度污染': '#FF7E00', '重度污染': '#FF0000' };
+      const names = {}; r.sections.forEach((x) => { names[x.site] = x.name; });
+      $('wa-rivers').innerHTML = '<tr><th>河流</th><th>断面</th><th>参评断面</th><th>评价方法</th><th>水质类别</th><th>水质状况</th><th>I–III类比例</th><th>劣V类比例</th></tr>' + ((r.rivers || []).length ? r.rivers.map((x) =>
+        `<tr data-river="${esc(x.river)}"><td>${esc(x.river)}</td><td>${x.sections.map((c) => esc(names[c] || c)).join('、')}</td><td>${x.sections_evaluated} / ${x.sections.length}</td>
+         <td>${x.basis === 'share_of_sections' ? '断面类别比例' : x.basis === 'mean_of_sections' ? '断面均值定类' : '—'}</td><td>${x.class ? waterBadge(x.class) : '—'}</td>
+         <td class="wa-river-status">${x.status ? `<span class="badge" style="background:${STATUS_COLORS[x.status] || '#888'}">${esc(x.status)}</span>` : '<span class="muted">无数据</span>'}</td>
+         <td>${pct(x.iii_or_better_pct)}</td><td>${pct(x.worse_than_v_pct)}</td></tr>`).join('') : '<tr><td colspan="8" class="muted">无河流断面</td></tr>');
       const cell = (mo, target) => {
         if (!mo || !mo.class) return '<td class="wcell muted">—</td>';
         const miss = mo.met === false;
@@ -459,9 +509,51 @@ const QS = (() => {
 
   // ---- 污染源 ----
   async function sourcesPage() {
-    $('page').innerHTML = `<div class="panel">${periodPicker('so', 'month')} <span class="muted" id="so-note"></span> <a class="muted" id="so-xlsx">导出 Excel</a></div>
+    $('page').innerHTML = `<div class="panel"><h2>实时监测数据(各排口最新值)</h2><button class="act" id="so-live-refresh">刷新</button> <span class="muted" id="so-live-note"></span>
+        <p class="muted" id="so-flags"></p><table class="data" id="so-live"></table></div>
+      <div class="panel">${periodPicker('so', 'month')} <span class="muted" id="so-note"></span> <a class="muted" id="so-xlsx">导出 Excel</a></div>
+      <div class="panel"><h2>数据传输率与有效率(小时数据)</h2><span class="muted" id="so-rates-note"></span><table class="data" id="so-rates"></table></div>
       <div class="panel"><h2>企业排口:有效小时、超标事件、排放总量</h2><table class="data clickable" id="so-table"></table></div>
       <div class="panel" id="so-detail"><p class="muted">选择一个排口查看污染物与超标事件</p></div>`;
+    const flagCell = (f) => (f ? `<span class="${f.flag === 'N' ? '' : 'off'}" title="${esc(f.meaning)}">${esc(f.flag || '—')} ${esc(f.name)}</span>` : '—');
+    const over = (x) => (x === true ? ' class="off"' : '');
+    const live = async () => {
+      const r = await api('/api/v1/sources/live');
+      $('so-live-note').textContent = `更新于 ${bj(r.now)};实测值为实际含氧量下的浓度,折算值按基准氧含量折算(GB 13271 等:C × (21 − O₂基准)/(21 − O₂实测)),与限值比较的是折算值`;
+      $('so-flags').innerHTML = '数据标记(HJ 212-2017 表8):' + r.flags.map((f) => `<b>${esc(f.flag)}</b> ${esc(f.name)}`).join(';');
+      const rows = [];
+      r.enterprises.forEach((e) => e.outlets.forEach((o) => {
+        const dev = o.devices.length ? o.devices.map((d) => `<span class="${d.online ? 'on' : 'off'}">${d.online ? '在线' : '离线'}</span>`).join(' ') : '<span class="muted">无设备</span>';
+        const head = `<td rowspan="${Math.max(1, o.pollutants.length + o.parameters.length)}">${esc(e.name)}<br>${esc(o.name)} ${dev}<br><span class="muted">${o.reference_o2_pct != null ? `基准氧 ${o.reference_o2_pct}%` : ''}</span></td>`;
+        let first = true;
+        const lead = () => { const h = first ? head : ''; first = false; return h; };
+        o.pollutants.forEach((p) => {
+          const rt = p.rtd, hr = p.hour;
+          const lim = `${p.limit_upper ?? ''}${p.limit_lower != null ? ` 下限 ${p.limit_lower}` : ''}`;
+          rows.push(`<tr class="so-live-row" data-site="${esc(o.site)}" data-code="${esc(p.code)}">${lead()}<td>${esc(p.name)} <span class="muted">${esc(p.code)}</span></td>
+            <td${over(rt && !p.o2_corrected ? rt.exceeds : null)}>${rt?.measured ?? '—'}</td><td class="so-zs"${over(rt && p.o2_corrected ? rt.exceeds : null)}>${p.o2_corrected ? (rt?.corrected ?? '—') + (rt?.corrected_origin === 'computed' ? '<span class="muted">(计算)</span>' : '') : '<span class="muted">不折算</span>'}</td>
+            <td title="${esc(p.limit_source)}">${lim} ${esc(p.unit)}</td><td class="so-flag">${rt ? flagCell(rt.flag) : '—'}</td><td>${rt ? bj(rt.time) : '<span class="muted">24小时内无实时数据</span>'}</td>
+            <td${over(hr?.exceeds)}>${hr ? `${hr.value ?? '无效'}${hr.corrected && hr.measured != null ? ` <span class="muted">(实测 ${hr.measured})</span>` : ''}` : '—'}</td><td>${hr ? flagCell(hr.flag) : '—'}</td><td>${hr ? bj(hr.hour) : '—'}</td></tr>`);
+        });
+        o.parameters.forEach((p) => {
+          rows.push(`<tr>${lead()}<td>${esc(p.name)} <span class="muted">${esc(p.code)}</span></td><td>${p.value ?? '—'} <span class="muted">${esc(p.unit)}</span></td><td></td><td></td><td>${flagCell(p.flag)}</td><td>${bj(p.time)}</td><td></td><td></td><td></td></tr>`);
+        });
+        if (first) rows.push(`<tr>${lead()}<td colspan="9" class="muted">无监测数据</td></tr>`);
+      }));
+      $('so-live').innerHTML = '<tr><th>企业 / 排口</th><th>污染物</th><th>实测值</th><th>折算值</th><th>限值</th><th>数据标记</th><th>实时数据时间</th><th>最近小时均值(折算)</th><th>小时标记</th><th>小时</th></tr>' +
+        (rows.length ? rows.join('') : '<tr><td colspan="10" class="muted">无可查看的排口</td></tr>');
+    };
+    $('so-live-refresh').onclick = () => live().catch((e) => { $('so-live-note').textContent = `加载失败:${e.message}`; });
+    const ratePct = (x) => (x == null ? '—' : `${(x * 100).toFixed(1)}%`);
+    const rateRow = (x, cls, name) => `<tr class="${cls}"><td>${name}</td><td>${x.expected}</td><td>${x.received}</td><td>${x.valid}</td><td>${ratePct(x.transmission_rate)}</td><td>${ratePct(x.validity_rate)}</td>
+      <td class="${x.meets_threshold === false ? 'off' : x.meets_threshold ? 'on' : ''}">${ratePct(x.effective_rate)}</td><td>${x.meets_threshold == null ? '—' : x.meets_threshold ? '达标' : '<span class="off">未达标</span>'}</td></tr>`;
+    const rates = async () => {
+      const r = await api(`/api/v1/sources/rates?${periodQuery('so')}`);
+      $('so-rates-note').textContent = `${r.from} 至 ${r.to};传输率 = 实收小时 / 应收小时,有效率 = 有效小时 / 实收小时,传输有效率 = 传输率 × 有效率,要求 ≥ ${Math.round(r.threshold * 100)}%`;
+      $('so-rates').innerHTML = '<tr><th>企业 / 排口</th><th>应收小时</th><th>实收小时</th><th>有效小时</th><th>传输率</th><th>有效率</th><th>传输有效率</th><th>是否达标</th></tr>' +
+        (r.enterprises.length ? r.enterprises.map((e) => rateRow(e, 'so-rate-ent', `<b>${esc(e.name)}</b>`) + e.outlets.map((o) => rateRow(o, 'so-rate-outlet', `&nbsp;&nbsp;${esc(o.name)}`)).join('')).join('')
+          : '<tr><td colspan="8" class="muted">无可查看的排口</td></tr>');
+    };
     const KN = { flue_gas: '废气', wastewater: '废水' };
     let rep = null;
     const show = (site) => {
@@ -498,8 +590,9 @@ const QS = (() => {
       const first = rows.find(([, o]) => o.events_count) || rows.find(([, o]) => o.hours_with_data) || rows[0];
       if (first) show(first[1].site);
     };
-    $('so-year').onchange = load; $('so-month').onchange = load;
-    await load();
+    const period = () => Promise.all([load(), rates()]);
+    $('so-year').onchange = period; $('so-month').onchange = period;
+    await Promise.all([live(), period()]);
   }
 
   // ---- 油烟 ----
@@ -551,6 +644,7 @@ const QS = (() => {
   // ---- 噪声 ----
   async function noisePage() {
     $('page').innerHTML = `<div class="panel">${periodPicker('no', 'year')} <span class="muted">昼间 06:00–22:00,夜间 22:00–次日06:00;等效声级能量平均(GB 3096-2008)</span> <a class="muted" id="no-xlsx">导出 Excel</a></div>
+      <div class="panel"><h2>各乡镇(街道)噪声达标情况</h2><span class="muted">达标率 = 达标天(夜)数 / 监测天(夜)数,按该乡镇全部点位合计;超标点位指时段均值超过功能区限值的点位</span><table class="data" id="no-towns"></table></div>
       <div class="panel"><h2>噪声监测点位对照功能区限值</h2><table class="data clickable" id="no-table"></table></div>
       <div class="panel"><h2 id="no-title">逐日昼夜等效声级</h2><div id="no-chart" class="chart"></div></div>`;
     const ZONE = { 0: '0类', 1: '1类', 2: '2类', 3: '3类', '4a': '4a类', '4b': '4b类' };
@@ -570,8 +664,12 @@ const QS = (() => {
     const load = async () => {
       $('no-xlsx').href = `/api/v1/reports/noise?${periodQuery('no')}&format=xlsx`;
       rep = await api(`/api/v1/reports/noise?${periodQuery('no')}`);
-      $('no-table').innerHTML = '<tr><th>点位</th><th>功能区</th><th>昼间 Ld 均值 / 限值</th><th>夜间 Ln 均值 / 限值</th><th>昼间达标天数比例</th><th>夜间达标天数比例</th><th>有效昼 / 夜</th></tr>' + rep.points.map((p) =>
-        `<tr data-id="${esc(p.site)}"><td>${esc(p.name)}</td><td>${ZONE[p.zone] || esc(p.zone)}</td><td>${lv(p.ld_mean, p.day_limit, p.ld_mean_compliant)}</td><td>${lv(p.ln_mean, p.night_limit, p.ln_mean_compliant)}</td>
+      $('no-towns').innerHTML = '<tr><th>乡镇(街道)</th><th>点位数(有数据)</th><th>昼间达标率</th><th>夜间达标率</th><th>昼间超标点位</th><th>夜间超标点位</th></tr>' + rep.towns.map((t) =>
+        `<tr data-town="${esc(t.town)}"><td>${esc(t.town_name || t.town)}</td><td>${t.points.length}(${t.points_with_data})</td>
+         <td>${pct(t.day_compliance_pct)} <span class="muted">(${t.day_compliant_days}/${t.days})</span></td><td>${pct(t.night_compliance_pct)} <span class="muted">(${t.night_compliant_days}/${t.nights})</span></td>
+         <td class="${t.points_day_over ? 'off' : ''}">${t.points_day_over}</td><td class="${t.points_night_over ? 'off' : ''}">${t.points_night_over}</td></tr>`).join('');
+      $('no-table').innerHTML = '<tr><th>点位</th><th>乡镇(街道)</th><th>功能区</th><th>昼间 Ld 均值 / 限值</th><th>夜间 Ln 均值 / 限值</th><th>昼间达标天数比例</th><th>夜间达标天数比例</th><th>有效昼 / 夜</th></tr>' + rep.points.map((p) =>
+        `<tr data-id="${esc(p.site)}"><td>${esc(p.name)}</td><td>${esc(p.town_name || p.town)}</td><td>${ZONE[p.zone] || esc(p.zone)}</td><td>${lv(p.ld_mean, p.day_limit, p.ld_mean_compliant)}</td><td>${lv(p.ln_mean, p.night_limit, p.ln_mean_compliant)}</td>
          <td>${pct(p.day_compliance_pct)} <span class="muted">(${p.day_compliant_days}/${p.days})</span></td><td>${pct(p.night_compliance_pct)} <span class="muted">(${p.night_compliant_days}/${p.nights})</span></td><td>${p.days} / ${p.nights}</td></tr>`).join('');
       $('no-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => show(tr.dataset.id); });
       const first = rep.points.find((p) => p.days || p.nights) || rep.points[0];
@@ -594,40 +692,53 @@ const QS = (() => {
       <button class="act" id="au-find">查询</button> <span class="muted" id="au-count"></span></div>
       ${canMark ? '<div class="form">审核原因 <input class="f" id="au-reason" style="width:360px" placeholder="必填,如:停电恢复后仪器异常"> <span class="error" id="au-msg"></span></div>' : '<p class="muted">仅监测人员和系统管理员可标记数据有效性</p>'}
       <table class="data" id="au-values"></table></div>
+      <div class="panel"><h2>质控发现(自动检查:零值、恒值、超量程、负值、突变、非正常标记、缺失、离线、时钟偏差)</h2><table class="data" id="au-findings"></table></div>
       <div class="panel"><h2>审核记录</h2><a class="muted" href="/api/v1/audit-marks?format=csv">导出 CSV</a> <a class="muted" id="au-xlsx" href="/api/v1/audit-marks?format=xlsx">导出 Excel</a><table class="data" id="au-trail"></table></div>`;
     const MARK = { invalid: '<span class="off">已标记无效</span>', valid: '<span class="on">已标记有效</span>' };
     let seq = 0; // a later query wins over an earlier one still in flight
+    const ts = (t) => Date.parse(t);
     const find = async () => {
       const n = ++seq;
       const q = new URLSearchParams({ site: $('au-site').value, period: $('au-period').value, from: $('au-from').value, to: $('au-to').value, raw: 'true', per_page: '500' });
       if ($('au-code').value.trim()) q.set('code', $('au-code').value.trim());
-      const r = await api(`/api/v1/values?${q}`);
+      const fq = new URLSearchParams({ site: $('au-site').value, from: $('au-from').value, to: $('au-to').value, per_page: '1000' });
+      const [r, fr] = await Promise.all([api(`/api/v1/values?${q}`), api(`/api/v1/quality-findings?${fq}`)]);
       if (n !== seq) return;
-      $('au-count').textContent = `共 ${r.total} 条${r.total > 500 ? ',显示前500条' : ''}`;
-      $('au-values').innerHTML = `<tr><th>时间</th><th>污染物</th><th>字段</th><th>数值</th><th>标记位</th><th>有效</th><th>审核</th>${canMark ? '<th>操作</th>' : ''}</tr>` + r.items.map((v, i) =>
+      const period = $('au-period').value;
+      const findings = fr.items.filter((f) => f.period === period || f.period === 'device');
+      // The findings that concern a value: same code (or the device), its time inside [from, to).
+      const about = (v) => findings.filter((f) => (f.code === v.code || f.code === '') && ts(f.from) <= ts(v.time) && ts(v.time) < ts(f.to));
+      $('au-count').textContent = `共 ${r.total} 条${r.total > 500 ? ',显示前500条' : ''};质控发现 ${findings.length} 条`;
+      const fcell = (list) => (list.length ? list.map((f) => `<span class="${f.invalidating ? 'off' : 'warn'}" title="${esc(`${f.kind_cn}:${f.detail} ${bj(f.from)}–${bj(f.to)},${f.count} 个${f.invalidating ? ';该值计为无效' : ''}`)}">${esc(f.kind_cn)}</span>`).join(' ') : '—');
+      $('au-values').innerHTML = `<tr><th>时间</th><th>污染物</th><th>字段</th><th>数值</th><th>标记位</th><th>有效</th><th>质控发现</th><th>审核</th>${canMark ? '<th>操作</th>' : ''}</tr>` + r.items.map((v, i) =>
         `<tr data-i="${i}"><td>${bj(v.time)}</td><td>${esc(v.code)}</td><td>${esc(v.field)}</td><td>${esc(v.value)}</td><td>${esc(v.flag || '—')}</td><td>${v.valid ? '是' : '<span class="off">否</span>'}</td>
-         <td>${MARK[v.mark] || '—'}</td>${canMark ? '<td><button class="act au-inv">标记无效</button> <button class="act au-val">标记有效</button></td>' : ''}</tr>`).join('');
-      const mark = async (v, valid) => {
+         <td class="au-findings">${fcell(about(v))}</td><td>${MARK[v.mark] || '—'}</td>${canMark ? `<td><button class="act au-inv">标记无效</button> <button class="act au-val">标记有效</button>${v.mark ? ' <button class="act au-unmark">撤销标记</button>' : ''}</td>` : ''}</tr>`).join('');
+      $('au-findings').innerHTML = '<tr><th>类型</th><th>污染物</th><th>设备</th><th>开始</th><th>结束</th><th>个数</th><th>详情</th><th>计为无效</th></tr>' + (findings.length ? findings.map((f) =>
+        `<tr><td>${esc(f.kind_cn)}</td><td>${esc(f.code || '(设备)')}</td><td>${esc(f.mn)}</td><td>${bj(f.from)}</td><td>${bj(f.to)}</td><td>${f.count}</td><td>${esc(f.detail)}</td><td>${f.invalidating ? '<span class="off">是</span>' : '否'}</td></tr>`).join('')
+        : '<tr><td colspan="8" class="muted">所选时段无质控发现</td></tr>');
+      const post = async (path, body) => {
         try {
-          await api('/api/v1/audit-marks', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ site: v.site, code: v.code, field: v.field, period: v.period, time: v.time, valid, reason: $('au-reason').value }) });
+          await api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...body, reason: $('au-reason').value }) });
           $('au-msg').textContent = '';
           await find(); await trail();
-        } catch (e) { $('au-msg').textContent = `标记失败:${e.message}`; }
+        } catch (e) { $('au-msg').textContent = `操作失败:${e.message}`; }
       };
+      const key = (v) => ({ site: v.site, code: v.code, field: v.field, period: v.period, time: v.time });
       $('au-values').querySelectorAll('tr[data-i]').forEach((tr) => {
         const v = r.items[Number(tr.dataset.i)];
-        tr.querySelector('.au-inv')?.addEventListener('click', () => mark(v, false));
-        tr.querySelector('.au-val')?.addEventListener('click', () => mark(v, true));
+        tr.querySelector('.au-inv')?.addEventListener('click', () => post('/api/v1/audit-marks', { ...key(v), valid: false }));
+        tr.querySelector('.au-val')?.addEventListener('click', () => post('/api/v1/audit-marks', { ...key(v), valid: true }));
+        tr.querySelector('.au-unmark')?.addEventListener('click', () => post('/api/v1/audit-marks/unmark', key(v)));
       });
     };
     const trail = async () => {
       const r = await api('/api/v1/audit-marks?per_page=200');
       const ST = { none: '未标记', invalid: '无效', valid: '有效' };
-      $('au-trail').innerHTML = '<tr><th>时间</th><th>操作人</th><th>点位</th><th>污染物</th><th>数据时间</th><th>类型</th><th>变更</th><th>原因</th></tr>' + (r.items.length ? r.items.map((e) =>
-        `<tr><td>${bj(e.at)}</td><td>${esc(e.by)}</td><td>${esc(e.site)}</td><td>${esc(e.code)} ${esc(e.field)}</td><td>${bj(e.time)}</td><td>${esc(e.period)}</td>
+      const ACT = { mark: '标记', unmark: '撤销标记' };
+      $('au-trail').innerHTML = '<tr><th>时间</th><th>操作人</th><th>操作</th><th>点位</th><th>污染物</th><th>数据时间</th><th>类型</th><th>变更</th><th>原因</th></tr>' + (r.items.length ? r.items.map((e) =>
+        `<tr><td>${bj(e.at)}</td><td>${esc(e.by)}</td><td>${ACT[e.action] || esc(e.action)}</td><td>${esc(e.site)}</td><td>${esc(e.code)} ${esc(e.field)}</td><td>${bj(e.time)}</td><td>${esc(e.period)}</td>
          <td>${ST[e.before] || esc(e.before)} → ${ST[e.after] || esc(e.after)}</td><td>${esc(e.reason)}</td></tr>`).join('')
-        : '<tr><td colspan="8" class="muted">暂无审核记录</td></tr>');
+        : '<tr><td colspan="9" class="muted">暂无审核记录</td></tr>');
     };
     $('au-find').onclick = () => find().catch((e) => { $('au-count').textContent = `查询失败:${e.message}`; });
     await Promise.all([find(), trail()]);

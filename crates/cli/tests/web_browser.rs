@@ -202,6 +202,61 @@ fn http_get_with_cookie(d: &Driver, _port: u16, path: &str) -> (u16, String) {
     )
 }
 
+/// An HJ 212 2061 upload (hour data) as a frame.
+fn upload(mn: &str, pw: &str, time: i64, items: &[(&str, &str)]) -> Vec<u8> {
+    let p = hj212::PacketBuilder::new("22", "2061", pw, mn)
+        .qn(format!("{}001", model::format_hj212_time(time)))
+        .flag(5)
+        .item("DataTime", model::format_hj212_time(time))
+        .group(items.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .build()
+        .unwrap();
+    hj212::encode(&p)
+}
+
+/// Logs in through the login page and waits for the overview.
+fn login_as(d: &Driver, base: &str, user: &str, password: &str) {
+    d.go(&format!("{base}/login"));
+    d.wait("login page", "document.getElementById('login-form')");
+    d.type_into("#user", user);
+    d.type_into("#password", password);
+    d.click("#login-btn");
+    d.wait("overview", "document.getElementById('ov-dev-total')");
+}
+
+fn logout(d: &Driver) {
+    d.cmd(
+        "POST",
+        "/execute/async",
+        Some(json!({"script": "const done = arguments[0]; fetch('/api/v1/auth/logout', {method: 'POST'}).then(() => done(1));", "args": []})),
+    );
+}
+
+/// A POST with a JSON body from inside the browser session.
+fn post_in_browser(d: &Driver, path: &str, body: &Value) -> (u16, String) {
+    let v = d.cmd(
+        "POST",
+        "/execute/async",
+        Some(json!({"script": format!("const done = arguments[0]; fetch('{path}', {{method: 'POST', headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify({body})}}).then(async (r) => done([r.status, await r.text()]));"), "args": []})),
+    );
+    (
+        v[0].as_u64().unwrap_or(0) as u16,
+        v[1].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The `data-*` values of the rows matched by `css` (e.g. the outlets a table lists).
+fn row_ids(d: &Driver, css: &str, attr: &str) -> Vec<String> {
+    d.js(&format!(
+        "return [...document.querySelectorAll('{css}')].map((tr) => tr.dataset.{attr});"
+    ))
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|x| x.as_str().unwrap_or_default().to_string())
+    .collect()
+}
+
 fn base64_decode(s: &str) -> Vec<u8> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
@@ -407,8 +462,69 @@ fn web_ui_in_headless_chromium() {
     std::thread::sleep(Duration::from_millis(800));
     d.screenshot(&shots, "03-air");
 
+    // Real packets from the field: a zero PM2.5 hour from an air station (accepted, the quality
+    // engine finds the zero), the same MN with a wrong password and an unregistered MN
+    // (refused, counted per device).
+    let (st, body) = http_get_with_cookie(&d, web, "/api/v1/devices?per_page=100");
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let (air_mn, air_site) = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "air" && x["packets"].as_i64() > Some(0))
+        .map(|x| {
+            (
+                x["mn"].as_str().unwrap().to_string(),
+                x["site"].as_str().unwrap().to_string(),
+            )
+        })
+        .expect("an air station with data");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let zero_hour = now - now.rem_euclid(3600) - 2 * 3600;
+    {
+        let mut c = TcpStream::connect(("127.0.0.1", hj)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        c.write_all(&upload(
+            &air_mn,
+            &sim::pw_for(&air_site),
+            zero_hour,
+            &[("a34004-Avg", "0"), ("a34004-Flag", "N")],
+        ))
+        .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = c.read(&mut buf).unwrap();
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).contains("CN=9014"),
+            "the zero hour is acknowledged"
+        );
+        c.write_all(&upload(
+            &air_mn,
+            "WRONG1",
+            zero_hour,
+            &[("a34004-Avg", "1"), ("a34004-Flag", "N")],
+        ))
+        .unwrap();
+        c.write_all(&upload(
+            "0000000000000000DEADBEEF",
+            "123456",
+            zero_hour,
+            &[("a34004-Avg", "1"), ("a34004-Flag", "N")],
+        ))
+        .unwrap();
+    }
+
     d.go(&format!("{base}/#devices"));
     d.wait("device list", "document.getElementById('dev-table') && document.getElementById('dev-table').rows.length === 31");
+    // 设备 detail: the refusals by reason (and the unknown MN in the bureau's list).
+    d.wait("refusal list", "document.getElementById('dev-refusals') && document.getElementById('dev-refusals').textContent.includes('未登记')");
+    d.click(&format!("#dev-table tr[data-id=\"{air_mn}\"]"));
+    d.wait("device detail", "document.getElementById('dev-refused') && document.getElementById('dev-refused').textContent.includes('访问密码 PW 错误') && document.getElementById('dev-deviations')");
+    std::thread::sleep(Duration::from_millis(300));
+    d.screenshot(&shots, "04a-device-detail");
     d.wait(
         "online devices",
         "document.querySelector('#dev-table td.on')",
@@ -494,6 +610,10 @@ fn web_ui_in_headless_chromium() {
         "TLI rows",
         "document.getElementById('wa-tli').rows.length > 1",
     );
+    d.wait(
+        "per-river status",
+        "document.querySelector('#wa-rivers tr[data-river] td.wa-river-status .badge')",
+    );
     std::thread::sleep(Duration::from_millis(300));
     d.wait("water trend", "document.querySelector('#wa-trend canvas') && echarts.getInstanceByDom(document.getElementById('wa-trend')).getOption().series.some((s) => s.data.some((v) => v != null))");
     std::thread::sleep(Duration::from_millis(300));
@@ -512,6 +632,10 @@ fn web_ui_in_headless_chromium() {
     d.js("const m = document.getElementById('so-month'); m.value = ''; m.onchange(); return 1;");
     d.wait("outlet hours", "[...document.querySelectorAll('#so-table tr[data-id] td:nth-child(4)')].some((td) => !td.textContent.startsWith('0 /'))");
     d.wait("outlet detail", "document.getElementById('so-pollutants') && document.getElementById('so-pollutants').rows.length > 1 && document.getElementById('so-events')");
+    // Live values: measured and O2-corrected next to the limit, with the data flag in Chinese;
+    // transmission and validity rates per enterprise and outlet.
+    d.wait("live values", "[...document.querySelectorAll('#so-live td.so-zs')].some((td) => /\\d/.test(td.textContent)) && [...document.querySelectorAll('#so-live td.so-flag')].some((td) => td.textContent.includes('正常'))");
+    d.wait("rates", "[...document.querySelectorAll('#so-rates tr.so-rate-outlet')].some((tr) => /\\d+\\.\\d%/.test(tr.cells[4].textContent)) && document.querySelector('#so-rates tr.so-rate-ent')");
     std::thread::sleep(Duration::from_millis(300));
     d.screenshot(&shots, "08-sources");
 
@@ -532,34 +656,48 @@ fn web_ui_in_headless_chromium() {
 
     // 噪声: points with zone, Ld/Ln against limits, compliant days.
     d.go(&format!("{base}/#noise"));
-    d.wait("noise points", "[...document.querySelectorAll('#no-table tr[data-id]')].some((tr) => /\\d+\\.\\d%/.test(tr.cells[4].textContent))");
+    d.wait("noise points", "[...document.querySelectorAll('#no-table tr[data-id]')].some((tr) => /\\d+\\.\\d%/.test(tr.cells[5].textContent))");
     d.wait("noise chart", "document.querySelector('#no-chart canvas')");
+    d.wait(
+        "noise by town",
+        "[...document.querySelectorAll('#no-towns tr[data-town]')].some((tr) => /%/.test(tr.cells[2].textContent))",
+    );
     std::thread::sleep(Duration::from_millis(300));
     d.screenshot(&shots, "11-noise");
 
-    // 数据审核: find an hour value, mark it invalid with a reason, see it in the trail.
-    let (st, body) = http_get_with_cookie(&d, web, "/api/v1/devices?per_page=100");
-    assert_eq!(st, 200, "{body}");
-    let v: Value = serde_json::from_str(&body).unwrap();
-    let site = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["kind"] == "air" && x["packets"].as_i64() > Some(0))
-        .and_then(|x| x["site"].as_str())
-        .expect("an air station with data")
-        .to_string();
+    // 数据审核: find the station's PM2.5 hours, the zero hour carries the quality engine's
+    // finding; mark a value invalid with a reason, see it in the trail, then unmark it.
+    let site = air_site.clone();
     d.go(&format!("{base}/#audit"));
     d.wait("audit page", "document.getElementById('au-site') && document.getElementById('au-site').options.length > 1");
     d.wait(
         "first query done",
         "document.getElementById('au-count').textContent.length > 0",
     );
-    d.js(&format!("document.getElementById('au-values').innerHTML = ''; document.getElementById('au-site').value = '{site}'; const f = document.getElementById('au-from'); f.value = new Date(Date.now() - 5 * 86400e3 + 8 * 3600e3).toISOString().slice(0, 16); return 1;"));
+    d.js(&format!("document.getElementById('au-values').innerHTML = ''; document.getElementById('au-site').value = '{site}'; document.getElementById('au-code').value = 'a34004'; const f = document.getElementById('au-from'); f.value = new Date(Date.now() - 5 * 86400e3 + 8 * 3600e3).toISOString().slice(0, 16); return 1;"));
     d.click("#au-find");
     d.wait(
         "values found",
         "document.querySelector('#au-values .au-inv')",
+    );
+    // The zero hour shows its finding beside the value (the quality observer derives it).
+    let zero_row = format!(
+        "[...document.querySelectorAll('#au-values tr[data-i]')].find((tr) => tr.cells[0].textContent === '{}')",
+        &model::format_beijing(zero_hour)[..16].replace('T', " ")
+    );
+    let found = (0..60).any(|_| {
+        d.click("#au-find");
+        std::thread::sleep(Duration::from_millis(500));
+        d.js(&format!("const tr = {zero_row}; return !!tr && tr.cells[3].textContent === '0' && tr.querySelector('td.au-findings').textContent.includes('零值');")) == Value::Bool(true)
+    });
+    assert!(
+        found,
+        "the zero hour with its 零值 finding: {}",
+        d.js("return document.getElementById('au-values').innerText;")
+    );
+    d.wait(
+        "findings list",
+        "document.getElementById('au-findings').textContent.includes('零值')",
     );
     d.click("#au-values tr[data-i=\"0\"] .au-inv");
     d.wait(
@@ -578,6 +716,133 @@ fn web_ui_in_headless_chromium() {
     );
     std::thread::sleep(Duration::from_millis(300));
     d.screenshot(&shots, "12-audit");
+    // Unmark it (the reason is still in the field): the trail says so, the mark is gone.
+    d.wait(
+        "unmark button",
+        "document.querySelector('#au-values .au-unmark')",
+    );
+    d.js("document.getElementById('au-reason').value = ''; return 1;");
+    d.type_into("#au-reason", "复核后确认仪器正常");
+    d.click("#au-values .au-unmark");
+    d.wait(
+        "unmarked in the trail",
+        "document.getElementById('au-trail').textContent.includes('撤销标记') && document.getElementById('au-trail').textContent.includes('复核后确认仪器正常')",
+    );
+    d.wait(
+        "no mark left",
+        "!document.getElementById('au-values').textContent.includes('已标记无效') && !document.querySelector('#au-values .au-unmark')",
+    );
+    d.screenshot(&shots, "12a-audit-unmarked");
+
+    // A town official and an enterprise operator: each sees only their scope, and the pages
+    // they may not open say so.
+    let profile = profile::Profile::dianjiang();
+    let fleet = profile.fleet();
+    let town_of = |code: &str| {
+        fleet
+            .iter()
+            .find(|x| x.code == code)
+            .map(|x| x.town.clone())
+    };
+    let outlet = fleet
+        .iter()
+        .filter(|x| x.outlet.is_some())
+        .find(|x| {
+            fleet
+                .iter()
+                .any(|w| w.town == x.town && w.kind == profile::SiteKind::SurfaceWater)
+        })
+        .or_else(|| fleet.iter().find(|x| x.outlet.is_some()))
+        .expect("an outlet")
+        .clone();
+    let town = outlet.town.clone();
+    let ent = outlet.outlet.as_ref().unwrap().enterprise.clone();
+    for (name, role, scope) in [("zhen", "town", &town), ("qiye", "enterprise", &ent)] {
+        let (st, body) = post_in_browser(
+            &d,
+            "/api/v1/users",
+            &json!({"name": name, "display": name, "role": role, "scope": scope, "password": "scoped-pass-123"}),
+        );
+        assert_eq!(st, 201, "{body}");
+    }
+    logout(&d);
+    login_as(&d, &base, "zhen", "scoped-pass-123");
+    let denied = |id: &str| {
+        d.js(&format!(
+            "return document.getElementById('nav-{id}').classList.contains('denied');"
+        ))
+    };
+    for id in ["noise", "audit"] {
+        assert_eq!(denied(id), json!(true), "town: {id} marked 无权限");
+    }
+    for id in ["water", "sources", "fume", "alarms", "devices", "plan"] {
+        assert_eq!(denied(id), json!(false), "town: {id} open");
+    }
+    d.go(&format!("{base}/#noise"));
+    d.wait("no access to 噪声", "document.getElementById('denied') && document.getElementById('denied').textContent.includes('无权查看「噪声」')");
+    d.screenshot(&shots, "13-town-denied");
+    d.go(&format!("{base}/#sources"));
+    d.wait("town outlets", "document.querySelector('#so-table tr[data-id]') && document.getElementById('so-live').rows.length > 1");
+    let ids = row_ids(&d, "#so-table tr[data-id]", "id");
+    assert!(
+        !ids.is_empty()
+            && ids
+                .iter()
+                .all(|x| town_of(x).as_deref() == Some(town.as_str())),
+        "town outlets only: {ids:?}"
+    );
+    let live = row_ids(&d, "#so-live tr.so-live-row", "site");
+    assert!(
+        live.iter()
+            .all(|x| town_of(x).as_deref() == Some(town.as_str())),
+        "{live:?}"
+    );
+    d.screenshot(&shots, "14-town-sources");
+    d.go(&format!("{base}/#water"));
+    d.wait("town water", "document.querySelector('#wa-grid tr[data-site]') && document.getElementById('wa-share-text').textContent.includes('局内用户')");
+    let secs = row_ids(
+        &d,
+        "#wa-grid tr[data-site], #wa-sources tr[data-site]",
+        "site",
+    );
+    assert!(
+        !secs.is_empty()
+            && secs
+                .iter()
+                .all(|x| town_of(x).as_deref() == Some(town.as_str())),
+        "town water only: {secs:?}"
+    );
+    d.screenshot(&shots, "15-town-water");
+    d.go(&format!("{base}/#fume"));
+    d.wait(
+        "town fume",
+        "document.getElementById('fu-note').textContent.length > 0",
+    );
+    logout(&d);
+    login_as(&d, &base, "qiye", "scoped-pass-123");
+    for id in ["water", "fume", "noise", "audit", "plan"] {
+        assert_eq!(denied(id), json!(true), "enterprise: {id} marked 无权限");
+    }
+    d.go(&format!("{base}/#water"));
+    d.wait("no access to 水", "document.getElementById('denied') && document.getElementById('denied').textContent.includes('无权查看「水」')");
+    d.go(&format!("{base}/#sources"));
+    d.wait("own outlets", "document.querySelector('#so-table tr[data-id]') && document.getElementById('so-live').rows.length > 1");
+    let own: Vec<String> = fleet
+        .iter()
+        .filter(|x| x.outlet.as_ref().is_some_and(|o| o.enterprise == ent))
+        .map(|x| x.code.clone())
+        .collect();
+    let ids = row_ids(&d, "#so-table tr[data-id]", "id");
+    assert!(
+        !ids.is_empty() && ids.iter().all(|x| own.contains(x)),
+        "own outlets only: {ids:?} vs {own:?}"
+    );
+    let live = row_ids(&d, "#so-live tr.so-live-row", "site");
+    assert!(live.iter().all(|x| own.contains(x)), "{live:?}");
+    let rates = d.js("return document.getElementById('so-rates').innerText;");
+    assert!(!rates.as_str().unwrap().contains("无可查看"), "{rates}");
+    std::thread::sleep(Duration::from_millis(300));
+    d.screenshot(&shots, "16-enterprise-sources");
 
     d.js("fetch('/api/v1/auth/logout', {method: 'POST'}); return 1;");
     std::thread::sleep(Duration::from_millis(300));

@@ -187,10 +187,16 @@ pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Res {
     Ok(([(header::SET_COOKIE, cookie)], Json(json!({"ok": true}))).into_response())
 }
 
-pub async fn me(Extension(p): Extension<Principal>) -> Res {
+pub async fn me(State(s): State<AppState>, Extension(p): Extension<Principal>) -> Res {
+    // The town's or enterprise's name for the UI.
+    let scope_name = p.scope.as_deref().and_then(|c| match p.role {
+        Role::Town => s.profile.town(c).map(|t| t.name.clone()),
+        Role::Enterprise => s.profile.enterprise(c).map(|e| e.name.clone()),
+        _ => None,
+    });
     Ok(Json(json!({
         "user": p.name, "display": p.display, "role": p.role, "role_label": p.role.label(),
-        "scope": p.scope,
+        "scope": p.scope, "scope_name": scope_name,
     }))
     .into_response())
 }
@@ -521,6 +527,7 @@ const DEVICE_COLS: &[&str] = &[
     "packets",
     "values",
     "deviations",
+    "refusals",
 ];
 
 #[derive(Deserialize, Default)]
@@ -542,6 +549,13 @@ pub async fn devices(
     };
     let states: std::collections::HashMap<String, store::DeviceState> =
         states.into_iter().map(|st| (st.mn.clone(), st)).collect();
+    let refusals: std::collections::HashMap<String, ingest::DeviceRefusals> = s
+        .gateway
+        .metrics()
+        .device_refusals
+        .all()
+        .into_iter()
+        .collect();
     let all: Vec<Value> = list
         .into_iter()
         .filter(|d| p.sees_site(&s.owners, &d.site))
@@ -557,11 +571,109 @@ pub async fn devices(
                 "packets": st.map(|x| x.packets).unwrap_or(0),
                 "values": st.map(|x| x.values).unwrap_or(0),
                 "deviations": st.map(|x| x.deviations.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")).unwrap_or_default(),
+                "refusals": refusals.get(&d.mn).map(|r| r.total).unwrap_or(0),
             })
         })
         .filter(|v| q.online.is_none_or(|o| v["online"] == o))
         .collect();
     respond_all(&paging, "devices", DEVICE_COLS, all)
+}
+
+fn refusals_json(r: &ingest::DeviceRefusals) -> Value {
+    json!({
+        "total": r.total,
+        "by_reason": r.by_reason.iter().map(|(k, n)| json!({"reason": k, "label": ingest::refusal_label_cn(k), "count": n})).collect::<Vec<_>>(),
+        "last": {"at": model::format_beijing(r.last_ms.div_euclid(1000)), "reason": r.last_reason,
+                 "label": ingest::refusal_label_cn(&r.last_reason), "detail": r.last_detail, "peer": r.last_peer},
+    })
+}
+
+/// `GET /api/v1/devices/{mn}`: one device in detail — state, the protocol deviations it showed
+/// (count, Chinese meaning, whether its policy allows them), its allow list, and the packets
+/// the gateway refused from it by reason (since the gateway started).
+pub async fn device(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(mn): Path<String>,
+) -> Res {
+    let d = visible_device(&s, &p, &mn)?;
+    let st = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        r.device_states()?.into_iter().find(|x| x.mn == mn)
+    };
+    let allow_all = d.allow.iter().any(|a| a == "*");
+    let allowed = |name: &str| allow_all || d.allow.iter().any(|a| a == name);
+    let label = |name: &str| {
+        hj212::Deviation::from_name(name)
+            .map(|x| x.label_cn())
+            .unwrap_or("未定义的偏差")
+    };
+    let deviations: Vec<Value> = st
+        .as_ref()
+        .map(|x| {
+            x.deviations
+                .iter()
+                .map(|(k, n)| json!({"name": k, "label": label(k), "count": n, "allowed": allowed(k)}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let refusals = s.gateway.metrics().device_refusals.get(&mn);
+    let online = s.gateway.connected().binary_search(&mn).is_ok();
+    Ok(Json(json!({
+        "mn": d.mn, "site": d.site, "site_name": s.profile.site(&d.site).map(|x| x.name.clone()),
+        "kind": d.kind, "name": d.name, "protocol": d.protocol,
+        "online": online,
+        "last_seen": st.as_ref().and_then(|x| x.last_seen_ms).map(|ms| model::format_beijing(ms.div_euclid(1000))),
+        "peer": st.as_ref().and_then(|x| x.peer.clone()),
+        "last_cn": st.as_ref().and_then(|x| x.last_cn.clone()),
+        "packets": st.as_ref().map(|x| x.packets).unwrap_or(0),
+        "values": st.as_ref().map(|x| x.values).unwrap_or(0),
+        "allow_all": allow_all,
+        "allow": d.allow.iter().filter(|a| a.as_str() != "*").map(|a| json!({"name": a, "label": label(a)})).collect::<Vec<_>>(),
+        "deviations": deviations,
+        "refusals": refusals.as_ref().map(refusals_json),
+    }))
+    .into_response())
+}
+
+const REFUSAL_COLS: &[&str] = &[
+    "mn",
+    "registered",
+    "site",
+    "total",
+    "by_reason",
+    "last_at",
+    "last_reason",
+    "last_reason_cn",
+    "last_detail",
+    "last_peer",
+];
+
+/// `GET /api/v1/refusals`: packets the gateway refused, per MN (registered devices and the
+/// most recent unknown MNs; since the gateway started), most recent first. Bureau roles.
+pub async fn refusals(State(s): State<AppState>, Query(paging): Query<Paging>) -> Res {
+    let sites: std::collections::HashMap<String, String> = {
+        let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
+        r.devices()?.into_iter().map(|d| (d.mn, d.site)).collect()
+    };
+    let all: Vec<Value> = s
+        .gateway
+        .metrics()
+        .device_refusals
+        .all()
+        .into_iter()
+        .map(|(mn, r)| {
+            json!({
+                "mn": mn, "registered": r.registered, "site": sites.get(&mn),
+                "total": r.total,
+                "by_reason": r.by_reason.iter().map(|(k, n)| format!("{}({k})={n}", ingest::refusal_label_cn(k))).collect::<Vec<_>>().join(";"),
+                "last_at": model::format_beijing(r.last_ms.div_euclid(1000)),
+                "last_reason": r.last_reason, "last_reason_cn": ingest::refusal_label_cn(&r.last_reason),
+                "last_detail": r.last_detail, "last_peer": r.last_peer,
+            })
+        })
+        .collect();
+    respond_all(&paging, "refusals", REFUSAL_COLS, all)
 }
 
 /// The device if the principal may see it; otherwise 404 (never reveal another's device).

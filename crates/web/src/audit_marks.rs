@@ -18,7 +18,7 @@ use store::quality::{AuditEntry, MarkState, ValueKey};
 
 use crate::api::{audit, bad, not_found};
 use crate::auth::{now_ms, Peer, Principal};
-use crate::table::{respond, Paging};
+use crate::table::{respond, respond_all, Paging};
 use crate::{ApiError, AppState};
 
 type Res = Result<Response, ApiError>;
@@ -42,30 +42,14 @@ fn text_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
     }
 }
 
-pub async fn mark(
-    State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Extension(peer): Extension<Peer>,
-    Json(body): Json<Value>,
-) -> Res {
-    let site = text_field(&body, "site")?;
-    let code = text_field(&body, "code")?;
-    let field = text_field(&body, "field")?;
-    let period = text_field(&body, "period")?;
-    let time = text_field(&body, "time")?;
-    let reason = body
-        .get("reason")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or("");
-    if reason.is_empty() {
-        return Err(bad("reason: 审核标记必须填写原因 (a reason is required)"));
-    }
-    let state = match body.get("valid") {
-        Some(Value::Bool(true)) => MarkState::Valid,
-        Some(Value::Bool(false)) => MarkState::Invalid,
-        _ => return Err(bad("valid: required, true (有效) or false (无效)")),
-    };
+/// The value a request names: `site, code, field, period, time` (400 naming a missing or bad
+/// field, 404 for a site the profile does not know).
+fn value_key(s: &AppState, body: &Value) -> Result<ValueKey, ApiError> {
+    let site = text_field(body, "site")?;
+    let code = text_field(body, "code")?;
+    let field = text_field(body, "field")?;
+    let period = text_field(body, "period")?;
+    let time = text_field(body, "time")?;
     let period: model::Period = period
         .parse()
         .map_err(|_| bad(format!("period={period}: expected rtd, min, hour or day")))?;
@@ -79,53 +63,243 @@ pub async fn mark(
     if !s.owners.contains_key(site) {
         return Err(not_found(&format!("site {site}")));
     }
-    let key = ValueKey {
+    Ok(ValueKey {
         site: site.to_string(),
         code: code.to_string(),
         field: field.to_string(),
         period,
         time: t,
-    };
-    let entry = {
-        let mut d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = d
-            .mark_value(&key, state, reason, &p.name, now_ms())
-            .map_err(|e| match e {
-                store::StoreError::Invalid(m) | store::StoreError::NotFound(m) => bad(m),
-                other => ApiError::from(other),
-            })?;
-        // The mark bumped the value's arrival: bring the derived tables up to date now, so
-        // reports and rates follow the mark at once (as `qingshan audit mark` does).
-        let st: &mut dyn store::Backend = &mut **d;
-        s.air.catch_up(st).map_err(internal)?;
-        s.water.catch_up(st).map_err(internal)?;
-        s.noise.catch_up(st).map_err(internal)?;
-        s.sources.catch_up(st).map_err(internal)?;
-        engine::QualityEngine::default()
-            .catch_up(st)
-            .map_err(internal)?;
-        entry
-    };
-    let object = format!(
+    })
+}
+
+/// The mandatory reason of a mark or unmark.
+fn reason_of(body: &Value, what: &str) -> Result<String, ApiError> {
+    let reason = body
+        .get("reason")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
+    if reason.is_empty() {
+        return Err(bad(format!(
+            "reason: {what}必须填写原因 (a reason is required)"
+        )));
+    }
+    Ok(reason.to_string())
+}
+
+fn store_err(e: store::StoreError) -> ApiError {
+    match e {
+        store::StoreError::Invalid(m) | store::StoreError::NotFound(m) => bad(m),
+        other => ApiError::from(other),
+    }
+}
+
+/// A mark or unmark bumped the value's arrival: bring the derived tables up to date now, so
+/// reports and rates follow it at once (as `qingshan audit mark` does).
+fn catch_up(s: &AppState, d: &mut dyn store::Backend) -> Result<(), ApiError> {
+    s.air.catch_up(d).map_err(internal)?;
+    s.water.catch_up(d).map_err(internal)?;
+    s.noise.catch_up(d).map_err(internal)?;
+    s.sources.catch_up(d).map_err(internal)?;
+    engine::QualityEngine::default()
+        .catch_up(d)
+        .map_err(internal)?;
+    Ok(())
+}
+
+fn object_of(key: &ValueKey) -> String {
+    format!(
         "value:{}/{}/{}/{}/{}",
         key.site,
         key.code,
         key.field,
         key.period.as_str(),
         model::format_beijing(key.time)
-    );
+    )
+}
+
+pub async fn mark(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Extension(peer): Extension<Peer>,
+    Json(body): Json<Value>,
+) -> Res {
+    let key = value_key(&s, &body)?;
+    let reason = reason_of(&body, "审核标记")?;
+    let state = match body.get("valid") {
+        Some(Value::Bool(true)) => MarkState::Valid,
+        Some(Value::Bool(false)) => MarkState::Invalid,
+        _ => return Err(bad("valid: required, true (有效) or false (无效)")),
+    };
+    let entry = {
+        let (s, key, by) = (s.clone(), key.clone(), p.name.clone());
+        crate::blocking(move || {
+            let mut d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = d
+                .mark_value(&key, state, &reason, &by, now_ms())
+                .map_err(store_err)?;
+            catch_up(&s, &mut **d)?;
+            Ok(entry)
+        })
+        .await?
+    };
     let after = entry_json(&entry);
     audit(
         &s,
         &p.name,
         "audit.mark",
-        &object,
+        &object_of(&key),
         Some(json!({"mark": entry.before})),
         Some(after.clone()),
         &peer,
     )?;
     s.reports.invalidate("");
+    s.overview_cache.clear();
     Ok((StatusCode::CREATED, Json(after)).into_response())
+}
+
+/// `POST /api/v1/audit-marks/unmark` `{site, code, field, period, time, reason}`: removes the
+/// current mark of a value (it counts as the device sent it again), with a reason; to the
+/// trail (`action` = `unmark`) and the accounts audit log (`audit.unmark`). 400 when the value
+/// carries no mark.
+pub async fn unmark(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Extension(peer): Extension<Peer>,
+    Json(body): Json<Value>,
+) -> Res {
+    let key = value_key(&s, &body)?;
+    let reason = reason_of(&body, "撤销审核标记")?;
+    let entry = {
+        let (s, key, by) = (s.clone(), key.clone(), p.name.clone());
+        crate::blocking(move || {
+            let mut d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = d
+                .unmark_value(&key, &reason, &by, now_ms())
+                .map_err(store_err)?;
+            catch_up(&s, &mut **d)?;
+            Ok(entry)
+        })
+        .await?
+    };
+    let after = entry_json(&entry);
+    audit(
+        &s,
+        &p.name,
+        "audit.unmark",
+        &object_of(&key),
+        Some(json!({"mark": entry.before})),
+        Some(after.clone()),
+        &peer,
+    )?;
+    s.reports.invalidate("");
+    s.overview_cache.clear();
+    Ok((StatusCode::CREATED, Json(after)).into_response())
+}
+
+/// Chinese name of a quality finding kind (docs/engine-quality.md §2).
+pub(crate) fn finding_kind_cn(kind: &str) -> &'static str {
+    match kind {
+        "zero" => "零值",
+        "constant" => "恒值(连续不变)",
+        "out_of_range" => "超出仪器量程",
+        "negative" => "负值",
+        "jump" => "突变",
+        "flag" => "非正常数据标记",
+        "missing" => "数据缺失",
+        "offline" => "设备离线",
+        "clock_drift" => "设备时钟偏差",
+        _ => "其他",
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct FindingQuery {
+    site: Option<String>,
+    code: Option<String>,
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+const FINDING_COLS: &[&str] = &[
+    "kind",
+    "kind_cn",
+    "invalidating",
+    "site",
+    "code",
+    "mn",
+    "period",
+    "from",
+    "to",
+    "count",
+    "detail",
+];
+
+/// `GET /api/v1/quality-findings`: the quality engine's findings (`quality_findings`) that
+/// overlap `[from, to)` (Beijing; default the last 24 h), of one site, code and kind if given,
+/// oldest first (paginated, csv, xlsx). `period` is the data type the finding concerns
+/// (`hour`, `min`, `rtd`; `device` for offline); `invalidating` says whether it makes the
+/// values it covers invalid for the validity rate.
+pub async fn findings(
+    State(s): State<AppState>,
+    Query(q): Query<FindingQuery>,
+    Query(paging): Query<Paging>,
+) -> Res {
+    let t = |x: &Option<String>, name: &str| -> Result<Option<i64>, ApiError> {
+        x.as_deref()
+            .map(|v| {
+                model::parse_user_time(v).ok_or_else(|| {
+                    bad(format!(
+                        "{name}={v}: expected RFC 3339 or YYYY-MM-DD[THH:MM[:SS]] (Beijing)"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let now = now_ms() / 1000;
+    let from = t(&q.from, "from")?.unwrap_or(now - 86_400);
+    let to = t(&q.to, "to")?.unwrap_or(now + 3600);
+    if let Some(k) = q.kind.as_deref() {
+        if !engine::quality::KINDS.contains(&k) {
+            return Err(bad(format!(
+                "kind={k}: expected one of {}",
+                engine::quality::KINDS.join(", ")
+            )));
+        }
+    }
+    let list = {
+        let (s, site, kind) = (s.clone(), q.site.clone(), q.kind.clone());
+        crate::blocking(move || {
+            let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
+            let kinds = kind.as_deref().map(|k| [k]);
+            Ok(d.findings(site.as_deref(), from, to, kinds.as_ref().map(|k| &k[..]))?)
+        })
+        .await?
+    };
+    let all: Vec<Value> = list
+        .iter()
+        .filter(|f| q.code.as_deref().is_none_or(|c| f.code == c))
+        .map(|f| {
+            let period = if f.kind == "offline" {
+                "device"
+            } else if f.detail.contains("period=min") {
+                "min"
+            } else if f.detail.contains("period=rtd") {
+                "rtd"
+            } else {
+                "hour"
+            };
+            json!({
+                "kind": f.kind, "kind_cn": finding_kind_cn(&f.kind),
+                "invalidating": engine::quality::INVALIDATING.contains(&f.kind.as_str()),
+                "site": f.site, "code": f.code, "mn": f.mn, "period": period,
+                "from": model::format_beijing(f.from), "to": model::format_beijing(f.to),
+                "count": f.count, "detail": f.detail,
+            })
+        })
+        .collect();
+    respond_all(&paging, "quality-findings", FINDING_COLS, all)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

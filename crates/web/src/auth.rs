@@ -227,6 +227,18 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     r(
         "GET",
+        "/api/v1/devices/{mn}",
+        Access::Roles(ALL_ROLES),
+        "one device: state, protocol deviations (count, meaning, allowed), refusals by reason",
+    ),
+    r(
+        "GET",
+        "/api/v1/refusals",
+        Access::Roles(STAFF),
+        "packets the gateway refused, per MN (registered and recent unknown), newest first (paginated, csv, xlsx)",
+    ),
+    r(
+        "GET",
         "/api/v1/devices/{mn}/commands",
         Access::Roles(ALL_ROLES),
         "commands sent to a device and their answers",
@@ -257,6 +269,18 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     r(
         "GET",
+        "/api/v1/sources/live",
+        Access::Roles(ALL_ROLES),
+        "污染源 live: each outlet's latest real-time values with data flags, measured and O2-corrected, against its limit, and its latest judged hour (scoped)",
+    ),
+    r(
+        "GET",
+        "/api/v1/sources/rates",
+        Access::Roles(ALL_ROLES),
+        "污染源 transmission / validity / effective rates per outlet and enterprise for a year/month (scoped)",
+    ),
+    r(
+        "GET",
         "/api/v1/audit-marks",
         Access::Roles(STAFF),
         "数据审核: the audit-mark trail, newest first (site, from, to; paginated, csv)",
@@ -266,6 +290,18 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v1/audit-marks",
         Access::Roles(OPS),
         "数据审核: mark a stored value valid/invalid {site, code, field, period, time, valid, reason}",
+    ),
+    r(
+        "POST",
+        "/api/v1/audit-marks/unmark",
+        Access::Roles(OPS),
+        "数据审核: remove a value's audit mark {site, code, field, period, time, reason}",
+    ),
+    r(
+        "GET",
+        "/api/v1/quality-findings",
+        Access::Roles(STAFF),
+        "数据审核: the quality engine's findings (site, code, kind, from, to; paginated, csv, xlsx)",
     ),
     r(
         "GET",

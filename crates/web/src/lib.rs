@@ -23,6 +23,7 @@ pub mod flight;
 mod indicators;
 pub mod openapi;
 mod reports;
+mod sources;
 mod table;
 mod ui;
 mod xlsx;
@@ -257,6 +258,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/boundary", get(api::boundary))
         .route("/api/v1/sites", get(api::sites))
         .route("/api/v1/devices", get(api::devices))
+        .route("/api/v1/devices/{mn}", get(api::device))
+        .route("/api/v1/refusals", get(api::refusals))
         .route(
             "/api/v1/devices/{mn}/commands",
             get(api::commands).post(api::send_command),
@@ -264,6 +267,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/values", get(api::values))
         .route("/api/v1/air", get(api::air))
         .route("/api/v1/reports/{kind}", get(reports::report))
+        .route("/api/v1/sources/live", get(sources::live))
+        .route("/api/v1/sources/rates", get(sources::rates))
         .route("/api/v1/summary", get(api::summary))
         .route("/api/v1/users", get(api::users).post(api::create_user))
         .route("/api/v1/users/{name}", post(api::update_user))
@@ -277,6 +282,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/audit-marks",
             get(audit_marks::trail).post(audit_marks::mark),
         )
+        .route("/api/v1/audit-marks/unmark", post(audit_marks::unmark))
+        .route("/api/v1/quality-findings", get(audit_marks::findings))
         .route("/api/v1/alarms", get(alarms::list))
         .route("/api/v1/alarms/{id}", get(alarms::show))
         .route("/api/v1/alarms/{id}/ack", post(alarms::ack))

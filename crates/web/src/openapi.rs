@@ -21,7 +21,13 @@ fn params_for(path: &str) -> Vec<Value> {
     }
     let table = matches!(
         path,
-        "/api/v1/sites" | "/api/v1/devices" | "/api/v1/values" | "/api/v1/users" | "/api/v1/audit"
+        "/api/v1/sites"
+            | "/api/v1/devices"
+            | "/api/v1/values"
+            | "/api/v1/users"
+            | "/api/v1/audit"
+            | "/api/v1/refusals"
+            | "/api/v1/quality-findings"
     );
     if table {
         v.push(q("page", "page number, from 1"));
@@ -55,6 +61,20 @@ fn params_for(path: &str) -> Vec<Value> {
                 "to",
                 "exclusive end; default now + 1 h; at most 400 days after from",
             ));
+        }
+        "/api/v1/sources/rates" | "/api/v1/reports/{kind}" => {
+            v.push(q("year", "Beijing calendar year (default this year)"));
+            v.push(q("month", "1–12 (default: the whole year)"));
+        }
+        "/api/v1/quality-findings" => {
+            v.push(q("site", "site code"));
+            v.push(q("code", "pollutant code"));
+            v.push(q(
+                "kind",
+                "zero, constant, out_of_range, negative, jump, flag, missing, offline, clock_drift",
+            ));
+            v.push(q("from", "Beijing time; default now − 24 h"));
+            v.push(q("to", "exclusive end; default now + 1 h"));
         }
         "/api/v1/air" => {
             v.push(q("year", "Beijing calendar year (default this year)"));

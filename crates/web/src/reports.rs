@@ -28,6 +28,13 @@ pub struct PeriodQuery {
     format: Option<String>,
 }
 
+impl PeriodQuery {
+    /// The month asked for (`None`: the whole year).
+    pub(crate) fn month(&self) -> Option<u8> {
+        self.month
+    }
+}
+
 /// `?format=` of a report: false = JSON, true = XLSX.
 pub(crate) fn wants_xlsx(format: Option<&str>) -> Result<bool, ApiError> {
     match format {
@@ -162,7 +169,8 @@ pub(crate) fn cached_report(
 /// Cut a report's JSON down to what a town official or enterprise operator may see.
 /// `sources`: the outlets they see (enterprises left without one dropped); towns get their
 /// town's restaurants with the fleet figures recomputed over them, enterprises no fume fleet
-/// (`fume: null`). `water` (towns): their sections and drinking-water sources; the county-wide
+/// (`fume: null`). `water` (towns): their sections and drinking-water sources, the rivers that
+/// have a section in the town (`rivers`, each judged over all its sections); the county-wide
 /// figures (`river_status`, `share_iii_or_better`, urban/township compliance) become null.
 pub(crate) fn scoped(
     v: &mut Value,
@@ -236,6 +244,16 @@ pub(crate) fn scoped(
             }
             if let Some(x) = v["drinking_water"]["sources"].as_array_mut() {
                 x.retain(sees);
+            }
+            // The rivers flowing through the town, each with its status over all its sections
+            // (the sections' classes are public on the disclosure page too).
+            if let Some(x) = v["rivers"].as_array_mut() {
+                x.retain(|r| {
+                    r["sections"].as_array().is_some_and(|a| {
+                        a.iter()
+                            .any(|c| p.sees_site(owners, c.as_str().unwrap_or_default()))
+                    })
+                });
             }
             for k in ["river_status", "share_iii_or_better"] {
                 v[k] = Value::Null;

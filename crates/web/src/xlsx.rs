@@ -35,38 +35,122 @@ pub fn response(name: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-/// Chinese column header of a table's column (`table` = the export name); the key itself when
-/// there is none.
+/// Chinese sheet name of a table export (`table` = the export name).
+pub fn table_title(table: &str) -> &'static str {
+    match table {
+        "sites" => "点位",
+        "devices" => "设备",
+        "values" => "监测数据",
+        "users" => "用户",
+        "audit" => "操作日志",
+        "audit-marks" => "数据审核记录",
+        "alarms" => "告警",
+        "refusals" => "拒收记录",
+        "quality-findings" => "质控发现",
+        _ => "数据",
+    }
+}
+
+/// Chinese column header of a table's column or a report's key (`table` = the export name, or
+/// the key of the list or object the key sits in); the key itself when there is none (tests
+/// check that no download is left with one).
 pub fn label(table: &str, col: &str) -> String {
-    let special = match (table, col) {
-        ("sites", "code") => Some("点位编码"),
-        ("sites", "name") => Some("点位名称"),
-        ("sites", "kind") => Some("点位类型"),
-        ("devices", "kind") => Some("设备类型"),
-        ("devices", "name") => Some("点位名称"),
-        ("values" | "audit-marks", "code") => Some("污染物编码"),
-        ("values" | "audit-marks", "time") => Some("数据时间"),
-        ("users", "name") => Some("用户名"),
-        ("users", "id") | ("audit", "id") | ("audit-marks", "id") | ("alarms", "id") => {
-            Some("编号")
-        }
-        ("audit", "before") | ("audit-marks", "before") => Some("变更前"),
-        ("audit", "after") | ("audit-marks", "after") => Some("变更后"),
-        ("alarms", "value") => Some("触发值"),
-        ("alarms", "count") => Some("次数"),
-        _ => None,
-    };
-    if let Some(s) = special {
+    if let Some(s) = special(table, col) {
         return s.to_string();
     }
-    let s = match col {
+    if let Some(s) = generic(col) {
+        return s.to_string();
+    }
+    if let Some(item) = standards::water::WaterItem::from_key(col) {
+        return item.row().name_cn.to_string();
+    }
+    if let Some(n) = code_name(col) {
+        return n.to_string();
+    }
+    col.to_string()
+}
+
+/// Labels that depend on where the key sits.
+fn special(table: &str, col: &str) -> Option<&'static str> {
+    Some(match (table, col) {
+        ("sites", "code") => "点位编码",
+        ("sites", "name") => "点位名称",
+        ("sites", "kind") => "点位类型",
+        ("devices", "kind") => "设备类型",
+        ("devices", "name") => "点位名称",
+        ("devices", "values") => "数据条数",
+        ("values" | "audit-marks" | "quality-findings", "code") => "污染物编码",
+        ("values" | "audit-marks", "time") => "数据时间",
+        ("quality-findings", "kind") => "发现类型编码",
+        ("quality-findings", "from") => "开始时间",
+        ("quality-findings", "to") => "结束时间",
+        ("quality-findings", "period") => "数据类型",
+        ("users", "name") => "用户名",
+        ("users", "id") | ("audit", "id") | ("audit-marks", "id") | ("alarms", "id") => "编号",
+        ("audit", "before") | ("audit-marks", "before") => "变更前",
+        ("audit", "after") | ("audit-marks", "after") => "变更后",
+        ("alarms", "value") => "触发值",
+        ("alarms", "count") => "次数",
+        ("alarms", "detail") => "详情",
+        ("refusals", "total") => "拒收次数",
+        ("refusals", "by_reason") => "按原因",
+        // reports
+        ("rivers", "sections") => "断面",
+        ("river_status", "sections") | ("rivers", "sections_evaluated") => "参评断面数",
+        ("share_iii_or_better", "sections") => "断面总数",
+        ("share_iii_or_better", "pct") => "达到或优于III类比例(%)",
+        ("towns", "points") => "点位",
+        ("urban" | "township", "sources") => "水源地数",
+        ("urban" | "township", "assessed") => "参评源·月数",
+        ("urban" | "township", "compliant") => "达标源·月数",
+        ("urban" | "township", "scope") => "类型",
+        ("pollutants", "events") => "超标事件数",
+        ("pollutants", "code") | ("events", "code") | ("items", "pollutant") => "污染物",
+        ("pollutants", "name") => "污染物名称",
+        ("quality", "valid") | ("devices", "valid") | ("months", "valid") | ("days", "valid") => {
+            "有效小时数"
+        }
+        ("sections" | "sources", "days") | ("months", "days") => "有数据天数",
+        ("points", "days") | ("towns", "days") => "昼间有效天数",
+        ("points", "nights") | ("towns", "nights") => "夜间有效天数",
+        ("points" | "towns", "town") => "乡镇(街道)编码",
+        ("sections", "missing") | ("tli", "missing") => "缺少数据的项目",
+        ("sections" | "months", "status") | ("rivers" | "river_status", "status") => "水质状况",
+        ("tli", "value") => "综合营养状态指数TLI",
+        ("tli", "state") => "营养状态",
+        ("daily", "level") | ("county", "level") => "AQI级别",
+        ("fume", "monitored") => "监控餐饮单位数",
+        ("devices", "codes") => "监测因子",
+        ("devices" | "total", "expected") | ("months" | "days", "expected") => "应收小时数",
+        ("total", "valid") => "有效小时数",
+        ("events", "end") => "结束时间",
+        ("events", "start") => "开始时间",
+        ("events", "hours") => "持续小时数",
+        ("events", "limit") => "限值",
+        ("items", "value") => "统计值",
+        ("items", "limit") => "标准限值",
+        ("attainment", "items") => "逐项评价",
+        ("stations", "name") => "站点名称",
+        ("outlets", "name") => "排口名称",
+        ("enterprises", "name") => "企业名称",
+        ("restaurants", "name") => "餐饮单位名称",
+        ("sections", "name") => "断面名称",
+        ("sources", "name") => "水源地名称",
+        ("points", "name") => "点位名称",
+        _ => return None,
+    })
+}
+
+fn generic(col: &str) -> Option<&'static str> {
+    Some(match col {
         "code" => "编码",
         "name" => "名称",
         "kind" => "类型",
         "town" => "乡镇(街道)",
+        "town_name" => "乡镇(街道)",
         "lon" => "经度",
         "lat" => "纬度",
-        "enterprise" => "企业",
+        "enterprise" => "企业编码",
         "target_class" => "目标类别",
         "mn" => "设备MN号",
         "site" => "点位编码",
@@ -77,8 +161,17 @@ pub fn label(table: &str, col: &str) -> String {
         "packets" => "数据包数",
         "values" => "数据条数",
         "deviations" => "协议偏差数",
+        "refusals" => "拒收次数",
+        "registered" => "已登记",
+        "last_at" => "最近拒收时间",
+        "last_reason" => "最近拒收原因编码",
+        "last_reason_cn" => "最近拒收原因",
+        "last_detail" => "最近拒收详情",
+        "last_peer" => "来源地址",
+        "kind_cn" => "发现类型",
+        "invalidating" => "计为无效",
         "field" => "字段",
-        "period" => "数据类型",
+        "period" => "时段",
         "time" => "时间",
         "value" => "数值",
         "flag" => "数据标记",
@@ -86,7 +179,7 @@ pub fn label(table: &str, col: &str) -> String {
         "mark" => "审核标记",
         "display" => "显示名",
         "role" => "角色",
-        "scope" => "管辖范围",
+        "scope" => "类型",
         "disabled" => "已停用",
         "created" => "创建时间",
         "updated" => "更新时间",
@@ -110,25 +203,245 @@ pub fn label(table: &str, col: &str) -> String {
         "peak" => "峰值",
         "limit" => "限值",
         "assignee" => "承办单位",
+        "assignee_name" => "承办单位名称",
         "deadline" => "处置期限",
         "overdue" => "已超期",
         "title" => "标题",
+        "detail" => "详情",
+        "count" => "个数",
         "date" | "day" => "日期",
         "month" => "月份",
         "year" => "年份",
-        "aqi" => "AQI",
+        "aqi" => "空气质量指数AQI",
         "level" => "级别",
         "primary" => "首要污染物",
-        "pm25" => "PM2.5",
-        "pm10" => "PM10",
-        "so2" => "SO2",
-        "no2" => "NO2",
-        "co" => "CO",
-        "o3_8h" => "O3-8h",
+        "pm25" | "PM2.5" | "PM25" => "PM2.5(细颗粒物)",
+        "pm10" | "PM10" => "PM10(可吸入颗粒物)",
+        "so2" | "SO2" => "SO2(二氧化硫)",
+        "no2" | "NO2" => "NO2(二氧化氮)",
+        "co" | "CO" => "CO(一氧化碳)",
+        "o3" | "O3" => "O3(臭氧)",
+        "o3_8h" => "O3日最大8小时平均",
         "class" => "水质类别",
-        other => other,
-    };
-    s.to_string()
+        // air report
+        "CO_24H_p95" => "CO 24小时平均第95百分位数",
+        "O3_8H_p90" => "O3日最大8小时平均第90百分位数",
+        "NO2_annual_mean" => "NO2年平均",
+        "PM10_annual_mean" => "PM10年平均",
+        "PM25_annual_mean" => "PM2.5年平均",
+        "SO2_annual_mean" => "SO2年平均",
+        "ambient_standard" => "环境空气质量标准",
+        "annual_data_sufficient" => "年度数据是否充足",
+        "aqi_standards" => "AQI技术规定",
+        "assessment_standard" => "评价技术规范",
+        "attainment" => "达标评价",
+        "attains" => "是否达标",
+        "category" => "空气质量类别",
+        "composite_index" => "综合指数",
+        "composite_index_2012" => "综合指数(2012版)",
+        "composite_index_note" => "综合指数说明",
+        "county" => "全县",
+        "county_sites" => "参与全县评价的站点",
+        "daily" => "逐日",
+        "exceedance_multiple" => "超标倍数",
+        "good_days" => "优良天数",
+        "good_days_ratio" => "优良天数比例(%)",
+        "heavy_days" => "重度及以上污染天数",
+        "severe_days" => "严重污染天数",
+        "stations" => "空气站",
+        "statistic" => "统计指标",
+        "rules" => "AQI规则",
+        "valid_days" => "有效天数",
+        "items" => "项目",
+        // water report
+        "report" => "报告",
+        "from" => "开始日期",
+        "to" => "结束日期",
+        "method" => "评价方法",
+        "sections" => "断面",
+        "river" => "河流",
+        "rivers" => "各河流水质状况",
+        "river_status" => "全县河流水质状况",
+        "water_body" => "水体类型",
+        "met" => "是否达到目标",
+        "days" => "天数",
+        "main_pollutants" => "主要污染物",
+        "item" => "项目",
+        "multiple" => "超III类倍数",
+        "exceed" => "超III类倍数",
+        "means" => "均值",
+        "missing" => "缺少的项目",
+        "months" => "逐月",
+        "tli" => "综合营养状态指数",
+        "state" => "营养状态",
+        "basis" => "评价方法",
+        "sections_evaluated" => "参评断面数",
+        "iii_or_better_pct" => "I–III类比例(%)",
+        "worse_than_v_pct" => "劣V类比例(%)",
+        "share_iii_or_better" => "达到或优于III类断面比例",
+        "pct" => "比例(%)",
+        "evaluated" => "参评断面数",
+        "at_or_better" => "达到或优于III类断面数",
+        "drinking_water" => "饮用水水源地",
+        "urban" => "城镇(县级及以上)水源地",
+        "township" => "乡镇(千吨万人)水源地",
+        "sources" => "水源地",
+        "assessed" => "是否参评",
+        "assessed_months" => "参评月数",
+        "compliant" => "是否达标",
+        "compliant_months" => "达标月数",
+        "rate_pct" => "达标率(%)",
+        "sources_with_data" => "有数据水源地数",
+        "not_assessed_sources" => "未参评水源地数",
+        "failed" => "不达标项目",
+        "Chla" => "叶绿素a",
+        "SD" => "透明度",
+        // noise report
+        "standard" => "执行标准",
+        "day_start" => "昼间开始",
+        "night_start" => "夜间开始",
+        "points" => "点位",
+        "zone" => "声环境功能区",
+        "day_limit" => "昼间限值dB(A)",
+        "night_limit" => "夜间限值dB(A)",
+        "nights" => "夜数",
+        "ld" => "昼间等效声级Ld",
+        "ln" => "夜间等效声级Ln",
+        "ld_mean" => "昼间等效声级均值",
+        "ln_mean" => "夜间等效声级均值",
+        "ld_compliant" => "昼间达标",
+        "ln_compliant" => "夜间达标",
+        "ld_mean_compliant" => "昼间均值达标",
+        "ln_mean_compliant" => "夜间均值达标",
+        "day_compliant_days" => "昼间达标天数",
+        "night_compliant_days" => "夜间达标天数",
+        "day_compliance_pct" => "昼间达标率(%)",
+        "night_compliance_pct" => "夜间达标率(%)",
+        "day_hours" => "昼间有效小时数",
+        "night_hours" => "夜间有效小时数",
+        "towns" => "各乡镇(街道)",
+        "points_with_data" => "有数据点位数",
+        "points_day_over" => "昼间均值超标点位数",
+        "points_night_over" => "夜间均值超标点位数",
+        // sources report
+        "period_hours" => "时段小时数",
+        "policy" => "平台规则",
+        "min_valid_minutes" => "有效小时最少有效分钟数",
+        "disagree_rel" => "设备值与分钟值容许相对差",
+        "disagree_abs" => "设备值与分钟值容许绝对差",
+        "fume_code" => "油烟监测因子编码",
+        "fume_open_hours" => "营业时段(时)",
+        "fume_cleaning_run_hours" => "净化器清洗周期(运行小时)",
+        "enterprises" => "企业",
+        "outlets" => "排口",
+        "reference_o2_pct" => "基准氧含量(%)",
+        "hours_with_data" => "有数据小时数",
+        "hours_valid" => "有效小时数",
+        "events_count" => "超标事件数",
+        "event_hours" => "超标小时数(事件)",
+        "worst_multiple" => "最大超标倍数",
+        "flow_m3" => "流量(m³)",
+        "pollutants" => "污染物",
+        "unit" => "单位",
+        "limit_upper" => "限值(上限)",
+        "limit_lower" => "限值(下限)",
+        "limit_source" => "限值依据",
+        "hours_exceeding" => "超标小时数",
+        "disagreements" => "设备值与分钟值不一致小时数",
+        "events" => "超标事件",
+        "open_events" => "持续中事件数",
+        "max_value" => "最大值",
+        "total_kg" => "排放总量(kg)",
+        "total_hours_cou" => "采用设备排放量的小时数",
+        "total_hours_computed" => "按浓度×流量计算的小时数",
+        "start" => "开始时间",
+        "end" => "结束时间",
+        "hours" => "小时数",
+        "peak_multiple" => "峰值超标倍数",
+        "bound" => "限值类型",
+        "open" => "持续中",
+        "monthly_totals" => "逐月排放量",
+        "daily_totals" => "逐日排放量",
+        "kg" => "排放量(kg)",
+        "fume" => "餐饮油烟",
+        "limit_mg_m3" => "限值(mg/m³)",
+        "monitored" => "监控因子",
+        "reporting" => "有数据单位数",
+        "days_evaluated" => "评价天数",
+        "online_rate" => "在线率(%)",
+        "restaurants_with_exceedances" => "超标单位数",
+        "readings_over" => "超标读数",
+        "hours_over" => "超标小时数",
+        "unpurified_restaurants" => "风机开净化器关的单位数",
+        "unpurified_occurrences" => "风机开净化器关(次)",
+        "unpurified_minutes" => "未净化分钟数",
+        "cleaning_due" => "净化器应清洗",
+        "restaurants" => "餐饮单位",
+        "days_with_data" => "有数据天数",
+        "readings" => "读数",
+        "purifier_run_hours_since_cleaning" => "上次清洗以来净化器运行小时数",
+        // quality report
+        "threshold" => "传输有效率要求",
+        "devices" => "设备",
+        "devices_meeting_threshold" => "达到要求的设备数",
+        "codes" => "监测因子",
+        "expected" => "应收小时数",
+        "received" => "实收小时数",
+        "transmission_rate" => "传输率",
+        "validity_rate" => "有效率",
+        "effective_rate" => "传输有效率",
+        "meets_threshold" => "是否达到要求",
+        "flagged" => "非正常标记小时数",
+        "marked_invalid" => "人工标记无效小时数",
+        "findings" => "质控发现",
+        "total" => "合计",
+        "zero" => "零值",
+        "constant" => "恒值",
+        "out_of_range" => "超出仪器量程",
+        "negative" => "负值",
+        "jump" => "突变",
+        "offline" => "设备离线",
+        "clock_drift" => "设备时钟偏差",
+        "pH" => "pH值",
+        _ => return None,
+    })
+}
+
+/// Chinese names of the HJ 212-2017 codes the reports use as keys (App. B; the outlets' own
+/// names come from the profile in the sources report, these cover the keys of `kg`).
+fn code_name(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "a00000" => "废气流量",
+        "a19001" => "氧含量",
+        "a01011" => "烟气流速",
+        "a01012" => "烟气温度",
+        "a01013" => "烟气压力",
+        "a01014" => "烟气湿度",
+        "a21026" => "二氧化硫",
+        "a21002" => "氮氧化物",
+        "a21003" => "一氧化氮",
+        "a21004" => "二氧化氮",
+        "a21005" => "一氧化碳",
+        "a34013" => "颗粒物(烟尘)",
+        "a34004" => "PM2.5",
+        "a34002" => "PM10",
+        "a05024" => "臭氧",
+        "a24088" => "非甲烷总烃",
+        "a34041" => "油烟",
+        "w00000" => "废水流量",
+        "w01001" => "pH值",
+        "w01018" => "化学需氧量",
+        "w01019" => "高锰酸盐指数",
+        "w01009" => "溶解氧",
+        "w21003" => "氨氮",
+        "w21011" => "总磷",
+        "w21001" => "总氮",
+        "w01010" => "水温",
+        "w01014" => "电导率",
+        "w01012" => "悬浮物",
+        "w01017" => "五日生化需氧量",
+        _ => return None,
+    })
 }
 
 /// A cell as Excel shows it: numbers as numbers, true/false as 是/否, text as text (never a
@@ -189,7 +502,7 @@ pub fn table(name: &str, columns: &[&str], items: &[Value]) -> Result<Vec<u8>, A
     }
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    ws.set_name(sheet_name(name)).map_err(internal)?;
+    ws.set_name(table_title(name)).map_err(internal)?;
     let headers: Vec<String> = columns.iter().map(|c| label(name, c)).collect();
     header_row(ws, &headers).map_err(internal)?;
     for (r, it) in items.iter().enumerate() {
@@ -219,19 +532,86 @@ fn sheet_name(s: &str) -> String {
     }
 }
 
-/// A report's JSON as a workbook: a first sheet 概要 with the scalar fields (dotted path,
-/// value), then one sheet per list of objects (named by its path, e.g. `stations` or
-/// `drinking_water.sources`) with a column per key; lists inside rows stay JSON text.
+/// One sheet of a report: rows of (column label, value).
+struct Sheet {
+    /// The key path of the list (e.g. `enterprises.outlets.pollutants`).
+    path: Vec<String>,
+    rows: Vec<Vec<(String, Value)>>,
+}
+
+/// Keys that identify a row; carried (prefixed with the row's kind) into the sheets of the
+/// lists nested in it.
+const ID_KEYS: &[&str] = &[
+    "enterprise",
+    "site",
+    "mn",
+    "river",
+    "town",
+    "code",
+    "item",
+    "date",
+    "period",
+    "month",
+    "name",
+];
+
+/// What one element of a list is called (the parent columns of nested sheets).
+fn singular(key: &str) -> String {
+    match key {
+        "enterprises" => "企业".into(),
+        "outlets" => "排口".into(),
+        "pollutants" => "污染物".into(),
+        "sections" => "断面".into(),
+        "sources" => "水源地".into(),
+        "stations" => "空气站".into(),
+        "points" => "点位".into(),
+        "devices" => "设备".into(),
+        "restaurants" => "餐饮单位".into(),
+        "rivers" => "河流".into(),
+        "towns" => "乡镇(街道)".into(),
+        "months" => "月份".into(),
+        "daily" => "日".into(),
+        "items" => "项目".into(),
+        "events" => "超标事件".into(),
+        other => label("", other),
+    }
+}
+
+fn is_object_list(v: &Value) -> bool {
+    matches!(v, Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object))
+}
+
+/// A list of scalars as one cell (`、`-joined), other values unchanged.
+fn cell_value(v: &Value) -> Value {
+    match v {
+        Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => Value::String(
+            a.iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A report's JSON as a workbook, every header in Chinese: a first sheet 概要 with the scalar
+/// fields (their key paths in Chinese, `·`-joined), then one sheet per list of rows, also the
+/// lists nested in rows (a section's months, an outlet's pollutants and events …), each row
+/// led by the identifying columns of the rows it sits in. Objects inside a row become columns
+/// (`均值·氨氮`), lists of scalars one `、`-joined cell.
 pub fn report(title: &str, v: &Value) -> Result<Vec<u8>, ApiError> {
     let mut scalars: Vec<(String, Value)> = Vec::new();
-    let mut lists: Vec<(String, Vec<Value>)> = Vec::new();
-    walk("", v, &mut scalars, &mut lists);
+    let mut sheets: Vec<Sheet> = Vec::new();
+    top(&[], v, &mut scalars, &mut sheets);
     let mut wb = Workbook::new();
     {
         let ws = wb.add_worksheet();
         ws.set_name("概要").map_err(internal)?;
         header_row(ws, &["项目".to_string(), title.to_string()]).map_err(internal)?;
-        ws.set_column_width(0, 28).map_err(internal)?;
+        ws.set_column_width(0, 36).map_err(internal)?;
         for (r, (k, val)) in scalars.iter().enumerate() {
             let row = r as u32 + 1;
             ws.write_string(row, 0, k).map_err(internal)?;
@@ -239,27 +619,26 @@ pub fn report(title: &str, v: &Value) -> Result<Vec<u8>, ApiError> {
         }
     }
     let mut used = vec!["概要".to_string()];
-    for (path, rows) in &lists {
-        if rows.len() >= MAX_ROWS {
-            return Err(too_many(rows.len()));
+    for sh in &sheets {
+        if sh.rows.len() >= MAX_ROWS {
+            return Err(too_many(sh.rows.len()));
         }
         let mut cols: Vec<String> = Vec::new();
-        for r in rows {
-            if let Value::Object(m) = r {
-                for k in m.keys() {
-                    if !cols.contains(k) {
-                        cols.push(k.clone());
-                    }
+        for r in &sh.rows {
+            for (k, _) in r {
+                if !cols.contains(k) {
+                    cols.push(k.clone());
                 }
             }
         }
-        let mut name = sheet_name(path);
+        let base = sheet_name(&path_title(&sh.path, "-"));
+        let mut name = base.clone();
         let mut n = 2;
         while used.contains(&name) {
             let suffix = format!("~{n}");
-            name = sheet_name(path)
+            name = base
                 .chars()
-                .take(MAX_SHEET_NAME - suffix.len())
+                .take(MAX_SHEET_NAME - suffix.chars().count())
                 .collect::<String>()
                 + &suffix;
             n += 1;
@@ -267,44 +646,99 @@ pub fn report(title: &str, v: &Value) -> Result<Vec<u8>, ApiError> {
         used.push(name.clone());
         let ws = wb.add_worksheet();
         ws.set_name(&name).map_err(internal)?;
-        let last = path.rsplit('.').next().unwrap_or(path);
-        let headers: Vec<String> = cols.iter().map(|c| label(last, c)).collect();
-        header_row(ws, &headers).map_err(internal)?;
-        for (r, it) in rows.iter().enumerate() {
-            for (c, col) in cols.iter().enumerate() {
-                write_cell(
-                    ws,
-                    r as u32 + 1,
-                    c as u16,
-                    it.get(col).unwrap_or(&Value::Null),
-                )
-                .map_err(internal)?;
+        header_row(ws, &cols).map_err(internal)?;
+        for (r, row) in sh.rows.iter().enumerate() {
+            for (k, val) in row {
+                let c = cols.iter().position(|x| x == k).unwrap_or(0);
+                write_cell(ws, r as u32 + 1, c as u16, val).map_err(internal)?;
             }
         }
     }
     wb.save_to_buffer().map_err(internal)
 }
 
-fn walk(
-    path: &str,
-    v: &Value,
-    scalars: &mut Vec<(String, Value)>,
-    lists: &mut Vec<(String, Vec<Value>)>,
-) {
+/// The Chinese title of a key path (each key labelled in the context of its parent).
+fn path_title(path: &[String], sep: &str) -> String {
+    path.iter()
+        .enumerate()
+        .map(|(i, k)| label(if i == 0 { "" } else { &path[i - 1] }, k))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// The report's top level and the objects in it: scalars to 概要, lists of rows to sheets.
+fn top(path: &[String], v: &Value, scalars: &mut Vec<(String, Value)>, sheets: &mut Vec<Sheet>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                walk(&p, x, scalars, lists);
+                let p: Vec<String> = path.iter().cloned().chain([k.clone()]).collect();
+                top(&p, x, scalars, sheets);
             }
         }
-        Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => {
-            lists.push((path.to_string(), a.clone()));
+        x if is_object_list(x) => {
+            let items = x.as_array().map(Vec::as_slice).unwrap_or_default();
+            rows(path, items, &[], sheets);
         }
-        other => scalars.push((path.to_string(), other.clone())),
+        other => scalars.push((path_title(path, "·"), cell_value(other))),
+    }
+}
+
+/// Adds `items` (objects) as rows of the sheet of `path`, each led by `ctx`.
+fn rows(path: &[String], items: &[Value], ctx: &[(String, Value)], sheets: &mut Vec<Sheet>) {
+    let idx = match sheets.iter().position(|s| s.path == path) {
+        Some(i) => i,
+        None => {
+            sheets.push(Sheet {
+                path: path.to_vec(),
+                rows: Vec::new(),
+            });
+            sheets.len() - 1
+        }
+    };
+    let list_key = path.last().map(String::as_str).unwrap_or("");
+    for it in items {
+        let Value::Object(m) = it else { continue };
+        let mut row: Vec<(String, Value)> = ctx.to_vec();
+        let mut nested: Vec<(Vec<String>, &Vec<Value>)> = Vec::new();
+        flatten(list_key, "", &[], m, &mut row, &mut nested);
+        // Identifying columns of this row for the sheets of its nested lists.
+        let who = singular(list_key);
+        let mut child_ctx: Vec<(String, Value)> = ctx.to_vec();
+        for k in ID_KEYS {
+            if let Some(x) = m.get(*k).filter(|x| !x.is_object() && !x.is_array()) {
+                child_ctx.push((format!("{who}·{}", label(list_key, k)), x.clone()));
+            }
+        }
+        sheets[idx].rows.push(row);
+        for (sub, list) in nested {
+            let p: Vec<String> = path.iter().cloned().chain(sub).collect();
+            rows(&p, list, &child_ctx, sheets);
+        }
+    }
+}
+
+/// The columns of one row object: scalars (and lists of scalars) as cells, objects flattened
+/// with `·`-joined labels, lists of objects handed back as nested sheets.
+fn flatten<'a>(
+    parent: &str,
+    prefix: &str,
+    sub: &[String],
+    m: &'a serde_json::Map<String, Value>,
+    row: &mut Vec<(String, Value)>,
+    nested: &mut Vec<(Vec<String>, &'a Vec<Value>)>,
+) {
+    for (k, x) in m {
+        let l = label(parent, k);
+        let name = if prefix.is_empty() {
+            l
+        } else {
+            format!("{prefix}·{l}")
+        };
+        let path: Vec<String> = sub.iter().cloned().chain([k.clone()]).collect();
+        match x {
+            Value::Object(o) => flatten(k, &name, &path, o, row, nested),
+            Value::Array(a) if is_object_list(x) => nested.push((path, a)),
+            other => row.push((name, cell_value(other))),
+        }
     }
 }

@@ -1549,7 +1549,7 @@ async fn tables_and_reports_export_xlsx() {
     );
     assert!(body.starts_with(b"PK"), "a ZIP file");
     let (name, range) = first_sheet(body);
-    assert_eq!(name, "sites");
+    assert_eq!(name, "点位");
     assert_eq!(range.get_value((0, 0)).unwrap().to_string(), "点位编码");
     assert_eq!(range.get_value((0, 1)).unwrap().to_string(), "点位名称");
     assert_eq!(
@@ -1702,4 +1702,1000 @@ async fn overview_is_computed_once_for_concurrent_clients() {
             .load(std::sync::atomic::Ordering::Relaxed),
         2
     );
+}
+
+#[allow(clippy::too_many_arguments)]
+fn meas(
+    mn: &str,
+    site: &str,
+    code: &str,
+    field: &str,
+    period: model::Period,
+    time: i64,
+    value: f64,
+    flag: &str,
+) -> model::Measurement {
+    model::Measurement {
+        site: site.into(),
+        code: code.into(),
+        field: field.into(),
+        period,
+        time,
+        value,
+        text: value.to_string(),
+        flag: Some(flag.into()),
+        eflag: None,
+        mn: mn.into(),
+    }
+}
+
+fn commit_values(dir: &std::path::Path, mn: &str, cn: &str, values: Vec<model::Measurement>) {
+    let mut st = SqliteStore::open(dir).unwrap();
+    st.commit(&[store::IntakePacket {
+        received_ms: auth::now_ms(),
+        mn: mn.into(),
+        cn: cn.into(),
+        values,
+        ..Default::default()
+    }])
+    .unwrap();
+}
+
+/// Derives every table the reports read (what `serve`'s observers keep current).
+fn derive_all(e: &Env) {
+    let mut st = SqliteStore::open(&e.dir).unwrap();
+    e.state.air.catch_up(&mut st).unwrap();
+    e.state.water.catch_up(&mut st).unwrap();
+    e.state.noise.catch_up(&mut st).unwrap();
+    e.state.sources.catch_up(&mut st).unwrap();
+    engine::QualityEngine::default().catch_up(&mut st).unwrap();
+}
+
+/// The HJ 212 frame of a 2061 (hour) or 2011 (real-time) upload.
+fn frame(mn: &str, pw: &str, cn: &str, time: i64, items: &[(&str, &str)]) -> Vec<u8> {
+    let p = hj212::PacketBuilder::new("31", cn, pw, mn)
+        .qn(format!("{}001", model::format_hj212_time(time)))
+        .flag(5)
+        .item("DataTime", model::format_hj212_time(time))
+        .group(items.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .build()
+        .unwrap();
+    hj212::encode(&p)
+}
+
+/// 设备: a device's protocol deviations (accepted, counted in its state, with their Chinese
+/// meaning and whether its policy allows them) and the packets the gateway refused from it, by
+/// reason, over real TCP; the bureau's list of refusals includes an unknown MN; an enterprise
+/// sees its own device only, another's answers 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_detail_shows_deviations_and_refusals() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let e = env();
+    // MN-ENT-A may end frames with LF only (and its test MN is not 24 hex digits).
+    {
+        let mut st = SqliteStore::open(&e.dir).unwrap();
+        let mut d = st.device("MN-ENT-A").unwrap().unwrap();
+        d.allow = vec!["lf_only".into(), "mn_nonstandard".into()];
+        st.put_device(&d).unwrap();
+    }
+    e.state.gateway.registry().reload().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let gw = tokio::spawn(e.state.gateway.clone().run(
+        listener,
+        stop_rx,
+        std::time::Duration::from_secs(5),
+    ));
+    let site = e.state.profile.enterprises[0].outlets[0].code.clone();
+    let _ = site;
+    let t = auth::now_ms() / 1000 - 7200;
+    let t = t - t.rem_euclid(3600);
+    let mut lf = frame(
+        "MN-ENT-A",
+        "123456",
+        "2061",
+        t,
+        &[("a21026-Avg", "12.5"), ("a21026-Flag", "N")],
+    );
+    assert!(lf.ends_with(b"\r\n"));
+    lf.truncate(lf.len() - 2);
+    lf.push(b'\n');
+    let wrong_pw = frame(
+        "MN-ENT-A",
+        "654321",
+        "2061",
+        t,
+        &[("a21026-Avg", "1"), ("a21026-Flag", "N")],
+    );
+    let unknown = frame(
+        "MN-NOBODY",
+        "123456",
+        "2061",
+        t,
+        &[("a21026-Avg", "1"), ("a21026-Flag", "N")],
+    );
+    let ok = frame(
+        "MN-ENT-A",
+        "123456",
+        "2061",
+        t + 3600,
+        &[("a21026-Avg", "13.5"), ("a21026-Flag", "N")],
+    );
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // An LF-only frame ends where the next one starts: send a standard one after it.
+    c.write_all(&lf).await.unwrap();
+    c.write_all(&ok).await.unwrap();
+    // Both packets are acknowledged (9014) once committed.
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    let acks = async {
+        while String::from_utf8_lossy(&got).matches("CN=9014").count() < 2 {
+            let n = c.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "connection closed before the acks: {}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+    };
+    // A guard against hanging, not a timing assertion.
+    tokio::time::timeout(std::time::Duration::from_secs(120), acks)
+        .await
+        .expect("the gateway acknowledges both packets");
+    c.write_all(&wrong_pw).await.unwrap();
+    c.write_all(&wrong_pw).await.unwrap();
+    c.write_all(&unknown).await.unwrap();
+    let m = e.state.gateway.metrics().clone();
+    let refused = async {
+        while m.device_refusals.get("MN-NOBODY").is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(120), refused)
+        .await
+        .expect("the gateway refuses the unknown MN");
+    let mon = login(&e.app, "mon").await;
+    let (s, v, _) = call(&e.app, "GET", "/api/v1/devices/MN-ENT-A", Some(&mon), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["packets"], 3,
+        "the seeded packet and the two accepted: {v}"
+    );
+    let dev = |name: &str| {
+        v["deviations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {v}"))
+            .clone()
+    };
+    let lf = dev("lf_only");
+    assert_eq!(
+        (lf["count"].as_u64(), lf["allowed"].as_bool()),
+        (Some(1), Some(true)),
+        "{v}"
+    );
+    assert!(lf["label"].as_str().unwrap().contains("LF"), "{lf}");
+    assert_eq!(dev("mn_nonstandard")["count"], 2);
+    assert_eq!(v["allow"][0]["name"], "lf_only");
+    let rf = &v["refusals"];
+    assert_eq!(rf["total"], 2, "{v}");
+    assert_eq!(rf["by_reason"][0]["reason"], "wrong_pw");
+    assert_eq!(rf["by_reason"][0]["label"], "访问密码 PW 错误");
+    assert!(
+        rf["last"]["peer"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:"),
+        "{rf}"
+    );
+    // The list carries the refusal count; the bureau's refusal list the unknown MN too.
+    let (_, v, _) = call(&e.app, "GET", "/api/v1/devices", Some(&mon), None).await;
+    let a = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["mn"] == "MN-ENT-A")
+        .unwrap();
+    assert_eq!(a["refusals"], 2, "{a}");
+    assert!(a["deviations"].as_str().unwrap().contains("lf_only=1"));
+    let (s, v, _) = call(&e.app, "GET", "/api/v1/refusals", Some(&mon), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let nobody = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["mn"] == "MN-NOBODY")
+        .unwrap();
+    assert_eq!(
+        (
+            nobody["registered"].as_bool(),
+            nobody["last_reason"].as_str()
+        ),
+        (Some(false), Some("unknown_mn"))
+    );
+    assert_eq!(nobody["last_reason_cn"], "设备唯一标识 MN 未登记");
+    let (s, csv, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/refusals?format=csv",
+        Some(&mon),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(csv.as_str().unwrap().contains("MN-NOBODY"));
+    // Scope: the enterprise sees its device, not another's; a town not another town's.
+    let ent = login(&e.app, "ent").await;
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/devices/MN-ENT-A", Some(&ent), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/devices/MN-ENT-B", Some(&ent), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/devices/MN-NOBODY", Some(&mon), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let town2 = login(&e.app, "town2").await;
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/devices/MN-AIR", Some(&town2), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    for user in ["town", "ent"] {
+        let c = login(&e.app, user).await;
+        let (s, _, _) = call(&e.app, "GET", "/api/v1/refusals", Some(&c), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
+    }
+    let _ = stop_tx.send(true);
+    drop(c);
+    let _ = gw.await;
+}
+
+/// 污染源 live: the latest real-time values with their flags (Chinese meaning), measured next
+/// to O2-corrected — the device's ZsRtd, else computed from the O2 — against the limit, and
+/// the latest judged hour; rates per outlet and enterprise; an enterprise sees only its own.
+#[tokio::test]
+async fn sources_live_values_and_rates_per_role() {
+    let e = env();
+    let p = e.state.profile.clone();
+    let ent = &p.enterprises[0];
+    let outlet = ent.outlets[0].clone();
+    let attrs = p.site(&outlet.code).unwrap().outlet.clone().unwrap();
+    let o2_ref = attrs
+        .reference_o2_pct
+        .expect("the first outlet is a flue with a reference O2");
+    let [first, second] = [&attrs.limits[0], &attrs.limits[1]];
+    let upper = first.upper.unwrap();
+    let now = auth::now_ms() / 1000;
+    let rt = now - 60;
+    use model::Period::{Hour, Rtd};
+    commit_values(
+        &e.dir,
+        "MN-ENT-A",
+        "2011",
+        vec![
+            meas(
+                "MN-ENT-A",
+                &outlet.code,
+                &first.pollutant,
+                "Rtd",
+                Rtd,
+                rt,
+                upper,
+                "N",
+            ),
+            meas(
+                "MN-ENT-A",
+                &outlet.code,
+                &first.pollutant,
+                "ZsRtd",
+                Rtd,
+                rt,
+                upper * 1.5,
+                "N",
+            ),
+            meas(
+                "MN-ENT-A",
+                &outlet.code,
+                &second.pollutant,
+                "Rtd",
+                Rtd,
+                rt,
+                100.0,
+                "M",
+            ),
+            meas(
+                "MN-ENT-A",
+                &outlet.code,
+                "a19001",
+                "Rtd",
+                Rtd,
+                rt,
+                12.0,
+                "N",
+            ),
+        ],
+    );
+    let h = now - 3 * 3600;
+    let h = h - h.rem_euclid(3600);
+    commit_values(
+        &e.dir,
+        "MN-ENT-A",
+        "2061",
+        vec![
+            meas(
+                "MN-ENT-A",
+                &outlet.code,
+                &first.pollutant,
+                "Avg",
+                Hour,
+                h,
+                upper * 0.5,
+                "N",
+            ),
+            meas(
+                "MN-ENT-A",
+                &outlet.code,
+                &first.pollutant,
+                "ZsAvg",
+                Hour,
+                h,
+                upper * 0.8,
+                "N",
+            ),
+        ],
+    );
+    derive_all(&e);
+    let mon = login(&e.app, "mon").await;
+    let (s, v, _) = call(&e.app, "GET", "/api/v1/sources/live", Some(&mon), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["flag"] == "M" && f["name"] == "维护"));
+    let o = v["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|x| x["outlets"].as_array().unwrap().iter())
+        .find(|x| x["site"] == outlet.code.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(o["reference_o2_pct"], o2_ref);
+    let pol = |code: &str| {
+        o["pollutants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    let a = pol(&first.pollutant);
+    assert_eq!(a["rtd"]["measured"].as_f64(), Some(upper));
+    assert_eq!(a["rtd"]["corrected"].as_f64(), Some(upper * 1.5), "{a}");
+    assert_eq!(a["rtd"]["corrected_origin"], "device");
+    assert_eq!(
+        a["rtd"]["exceeds"], true,
+        "the corrected value is judged: {a}"
+    );
+    assert_eq!(a["rtd"]["flag"]["name"], "正常");
+    assert_eq!(a["limit_upper"].as_f64(), Some(upper));
+    assert_eq!(
+        a["hour"]["value"].as_f64(),
+        Some(upper * 0.8),
+        "the judged hour is the ZsAvg: {a}"
+    );
+    assert_eq!(a["hour"]["measured"].as_f64(), Some(upper * 0.5));
+    assert_eq!(a["hour"]["exceeds"], false);
+    let b = pol(&second.pollutant);
+    let want = ((100.0 * (21.0 - o2_ref) / (21.0 - 12.0)) * 1000.0_f64).round() / 1000.0;
+    assert!(
+        (b["rtd"]["corrected"].as_f64().unwrap() - want).abs() < 0.01,
+        "computed from O2: {b} vs {want}"
+    );
+    assert_eq!(b["rtd"]["corrected_origin"], "computed");
+    assert_eq!(b["rtd"]["flag"]["flag"], "M");
+    assert_eq!(b["rtd"]["flag"]["name"], "维护");
+    let o2 = o["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "a19001")
+        .unwrap();
+    assert_eq!(
+        (o2["name"].as_str(), o2["value"].as_f64()),
+        (Some("氧含量"), Some(12.0))
+    );
+    // Rates: the outlet's device and the enterprise sum; 1 valid hour of the day's expected.
+    let year = &model::format_beijing(h)[..4];
+    let (s, r, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/sources/rates?year={year}"),
+        Some(&mon),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let er = r["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["enterprise"] == ent.code.as_str())
+        .unwrap();
+    let orow = er["outlets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["site"] == outlet.code.as_str())
+        .unwrap();
+    assert_eq!(orow["devices"], json!(["MN-ENT-A"]), "{orow}");
+    assert!(orow["received"].as_i64().unwrap() >= 1, "{orow}");
+    assert!(orow["expected"].as_i64().unwrap() >= 24, "{orow}");
+    assert_eq!(
+        er["expected"],
+        orow["expected"].as_i64().unwrap()
+            + er["outlets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x["site"] != outlet.code.as_str())
+                .map(|x| x["expected"].as_i64().unwrap())
+                .sum::<i64>()
+    );
+    assert!(orow["transmission_rate"].as_f64().unwrap() > 0.0);
+    assert_eq!(r["threshold"], 0.9);
+    let (s, _, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/sources/rates?year=2026&month=13",
+        Some(&mon),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // The enterprise sees only its own outlets; a town official its town's.
+    let c = login(&e.app, "ent").await;
+    for uri in [
+        "/api/v1/sources/live".to_string(),
+        format!("/api/v1/sources/rates?year={year}"),
+    ] {
+        let (s, v, _) = call(&e.app, "GET", &uri, Some(&c), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let ents = v["enterprises"].as_array().unwrap();
+        assert_eq!(ents.len(), 1, "{uri}: {v}");
+        assert_eq!(ents[0]["enterprise"], ent.code.as_str());
+        assert!(
+            !v.to_string().contains(&p.enterprises[1].outlets[0].code),
+            "{uri}"
+        );
+    }
+    let c = login(&e.app, "town").await;
+    let (_, me, _) = call(&e.app, "GET", "/api/v1/auth/me", Some(&c), None).await;
+    assert_eq!(
+        me["scope_name"],
+        p.town(me["scope"].as_str().unwrap()).unwrap().name.as_str()
+    );
+    let (s, v, _) = call(&e.app, "GET", "/api/v1/sources/live", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    for o in v["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|x| x["outlets"].as_array().unwrap().iter())
+    {
+        assert_eq!(
+            p.site(o["site"].as_str().unwrap()).unwrap().town,
+            me["scope"].as_str().unwrap()
+        );
+    }
+}
+
+/// 数据审核: unmarking over HTTP (admin/monitoring, with a reason, 400 without a mark), in the
+/// trail and the audit log; the quality engine's findings beside the values.
+#[tokio::test]
+async fn unmark_and_quality_findings() {
+    let e = env();
+    let air = e
+        .state
+        .profile
+        .sites_by_kind(profile::SiteKind::Air)
+        .next()
+        .unwrap()
+        .code
+        .clone();
+    let now = auth::now_ms() / 1000;
+    let h = now - 5 * 3600;
+    let h = h - h.rem_euclid(3600);
+    use model::Period::Hour;
+    commit_values(
+        &e.dir,
+        "MN-AIR",
+        "2061",
+        vec![
+            meas("MN-AIR", &air, "a34004", "Avg", Hour, h, 35.0, "D"),
+            meas("MN-AIR", &air, "a34004", "Avg", Hour, h + 3600, 0.0, "N"),
+        ],
+    );
+    derive_all(&e);
+    let mon = login(&e.app, "mon").await;
+    let key = |reason: &str| {
+        json!({"site": air, "code": "a34004", "field": "Avg", "period": "hour",
+                                    "time": model::format_beijing(h + 3600), "reason": reason})
+    };
+    // Nothing to unmark yet.
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/audit-marks/unmark",
+        Some(&mon),
+        Some(key("复核")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("no audit mark"),
+        "{v}"
+    );
+    let mut mark = key("零值异常");
+    mark["valid"] = json!(false);
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/audit-marks",
+        Some(&mon),
+        Some(mark),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    for user in ["enf", "plan", "town", "ent"] {
+        let c = login(&e.app, user).await;
+        let (s, _, _) = call(
+            &e.app,
+            "POST",
+            "/api/v1/audit-marks/unmark",
+            Some(&c),
+            Some(key("x")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
+    }
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/audit-marks/unmark",
+        Some(&mon),
+        Some(key("  ")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("reason"), "{v}");
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/audit-marks/unmark",
+        Some(&mon),
+        Some(key("复核后确认仪器正常")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (
+            v["action"].as_str(),
+            v["before"].as_str(),
+            v["after"].as_str()
+        ),
+        (Some("unmark"), Some("invalid"), Some("none"))
+    );
+    // Back in the audited view, without a mark in the raw view.
+    let uri = format!(
+        "/api/v1/values?site={air}&period=hour&raw=true&from={}",
+        q_time(h)
+    );
+    let (_, v, _) = call(&e.app, "GET", &uri, Some(&mon), None).await;
+    let row = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["time"] == model::format_beijing(h + 3600))
+        .unwrap();
+    assert_eq!(row["mark"], Value::Null, "{row}");
+    let (_, v, _) = call(&e.app, "GET", "/api/v1/audit-marks", Some(&mon), None).await;
+    assert_eq!(v["items"][0]["action"], "unmark");
+    assert_eq!(v["items"][0]["reason"], "复核后确认仪器正常");
+    let admin = login(&e.app, "admin").await;
+    let (_, v, _) = call(&e.app, "GET", "/api/v1/audit", Some(&admin), None).await;
+    let un = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["action"] == "audit.unmark")
+        .unwrap();
+    assert_eq!(un["actor"], "mon");
+    assert_eq!(un["before"]["mark"], "invalid");
+    assert!(un["object"].as_str().unwrap().contains(&air));
+    // Findings: the D-flagged hour and the zero.
+    let q = format!(
+        "/api/v1/quality-findings?site={air}&from={}",
+        q_time(h - 3600)
+    );
+    let (s, v, _) = call(&e.app, "GET", &q, Some(&mon), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let kinds: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"flag") && kinds.contains(&"zero"), "{v}");
+    let zero = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "zero")
+        .unwrap();
+    assert_eq!(
+        (
+            zero["kind_cn"].as_str(),
+            zero["invalidating"].as_bool(),
+            zero["period"].as_str()
+        ),
+        (Some("零值"), Some(true), Some("hour"))
+    );
+    assert_eq!(zero["from"], model::format_beijing(h + 3600));
+    let (_, v, _) = call(&e.app, "GET", &format!("{q}&kind=flag"), Some(&mon), None).await;
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["kind"] == "flag")
+            && v["total"].as_u64() > Some(0)
+    );
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/quality-findings?kind=weird",
+        Some(&mon),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("kind=weird"));
+    let (s, _, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/quality-findings?from=soon",
+        Some(&mon),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+/// 水: each river's status by the evaluation method; a town official gets the rivers that
+/// flow through their town. 噪声: the points by town.
+#[tokio::test]
+async fn rivers_and_noise_towns() {
+    let e = env();
+    let p = e.state.profile.clone();
+    let day = auth::now_ms() / 1000 - 86_400;
+    let day = day - day.rem_euclid(3600);
+    // NH3-N: 龙溪河 1.0 (III) and 2.5 (劣V) → mean 1.75 → V; 大沙河 0.4 → II.
+    for (site, v) in [("SW-LJT", 1.0), ("SW-PS", 2.5), ("SW-WJ", 0.4)] {
+        commit_values(
+            &e.dir,
+            "MN-SW",
+            "2061",
+            vec![meas(
+                "MN-SW",
+                site,
+                "w21003",
+                "Avg",
+                model::Period::Hour,
+                day,
+                v,
+                "N",
+            )],
+        );
+    }
+    derive_all(&e);
+    let year = &model::format_beijing(day)[..4];
+    let plan = login(&e.app, "plan").await;
+    let (s, v, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/reports/water?year={year}"),
+        Some(&plan),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let rivers = v["rivers"].as_array().unwrap();
+    let r = |name: &str| {
+        rivers
+            .iter()
+            .find(|x| x["river"] == name)
+            .unwrap_or_else(|| panic!("{name}: {v}"))
+            .clone()
+    };
+    let l = r("龙溪河");
+    assert_eq!(l["sections"], json!(["SW-LJT", "SW-PS"]));
+    assert_eq!(
+        (l["class"].as_str(), l["status"].as_str()),
+        (Some("V"), Some("中度污染")),
+        "{l}"
+    );
+    assert_eq!(r("大沙河")["status"], "优");
+    assert!(r("打渔溪")["status"].is_null(), "no data");
+    // A town official of 六剑滩's town: 龙溪河 and 卧龙河 pass through it, 大沙河 does not.
+    let town = p.site("SW-LJT").unwrap().town.clone();
+    let admin = login(&e.app, "admin").await;
+    let (s, _, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(json!({"name": "ljt", "role": "town", "scope": town, "password": PW})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let c = login(&e.app, "ljt").await;
+    let (_, v, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/reports/water?year={year}"),
+        Some(&c),
+        None,
+    )
+    .await;
+    let mut names: Vec<&str> = v["rivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["river"].as_str().unwrap())
+        .collect();
+    names.sort();
+    let mut want: Vec<&str> = p
+        .sites_by_kind(profile::SiteKind::SurfaceWater)
+        .filter(|s| s.town == town)
+        .filter_map(|s| s.surface_water.as_ref().and_then(|w| w.river.as_deref()))
+        .collect();
+    want.sort();
+    want.dedup();
+    assert_eq!(names, want);
+    assert!(v["river_status"].is_null());
+    assert_eq!(
+        v["rivers"][0]["status"], "中度污染",
+        "the river's status over all its sections"
+    );
+    // Noise by town: every noise point in exactly one town, with its name.
+    let (_, v, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/reports/noise?year={year}"),
+        Some(&plan),
+        None,
+    )
+    .await;
+    let towns = v["towns"].as_array().unwrap();
+    let n: usize = towns
+        .iter()
+        .map(|t| t["points"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(n, p.sites_by_kind(profile::SiteKind::Noise).count());
+    for t in towns {
+        assert_eq!(
+            t["town_name"],
+            p.town(t["town"].as_str().unwrap()).unwrap().name.as_str()
+        );
+    }
+}
+
+/// A Beijing time for a query string (`+` escaped).
+fn q_time(t: i64) -> String {
+    model::format_beijing(t).replace('+', "%2B")
+}
+
+fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// Every sheet users download has a Chinese name and Chinese column headers (and the report's
+/// 概要 its items in Chinese): no JSON key is left.
+#[tokio::test]
+async fn xlsx_headers_are_all_chinese() {
+    use calamine::Reader as _;
+    let e = env();
+    let p = e.state.profile.clone();
+    let now = auth::now_ms() / 1000;
+    let h = now - 3 * 3600;
+    let h = h - h.rem_euclid(3600);
+    use model::Period::{Hour, Rtd};
+    let outlet = &p.enterprises[0].outlets[0];
+    let attrs = p.site(&outlet.code).unwrap().outlet.clone().unwrap();
+    let code = attrs.limits[0].pollutant.clone();
+    let big = attrs.limits[0].upper.unwrap() * 2.0;
+    let mut vals = Vec::new();
+    for k in 0..3 {
+        vals.push(meas(
+            "MN-ENT-A",
+            &outlet.code,
+            &code,
+            "Avg",
+            Hour,
+            h + k * 3600,
+            big,
+            "N",
+        ));
+        vals.push(meas(
+            "MN-ENT-A",
+            &outlet.code,
+            &code,
+            "ZsAvg",
+            Hour,
+            h + k * 3600,
+            big,
+            "N",
+        ));
+        vals.push(meas(
+            "MN-ENT-A",
+            &outlet.code,
+            &code,
+            "Cou",
+            Hour,
+            h + k * 3600,
+            1.5,
+            "N",
+        ));
+        vals.push(meas(
+            "MN-ENT-A",
+            &outlet.code,
+            "a00000",
+            "Avg",
+            Hour,
+            h + k * 3600,
+            20.0,
+            "N",
+        ));
+    }
+    vals.push(meas(
+        "MN-ENT-A",
+        &outlet.code,
+        &code,
+        "Rtd",
+        Rtd,
+        now - 60,
+        big,
+        "N",
+    ));
+    commit_values(&e.dir, "MN-ENT-A", "2061", vals);
+    commit_values(
+        &e.dir,
+        "MN-SW",
+        "2061",
+        vec![
+            meas("MN-SW", "SW-LJT", "w21003", "Avg", Hour, h, 2.5, "N"),
+            meas("MN-SW", "SW-LJT", "w01019", "Avg", Hour, h, 4.0, "N"),
+            meas("MN-SW", "DW-SHSK", "w21011", "Avg", Hour, h, 0.3, "N"),
+        ],
+    );
+    let nz = p
+        .sites_by_kind(profile::SiteKind::Noise)
+        .next()
+        .unwrap()
+        .code
+        .clone();
+    commit_values(
+        &e.dir,
+        "MN-NZ",
+        "2061",
+        (0..24)
+            .map(|k| {
+                meas(
+                    "MN-NZ",
+                    &nz,
+                    "Leq",
+                    "Data",
+                    Hour,
+                    h - 24 * 3600 + k * 3600,
+                    58.0,
+                    "N",
+                )
+            })
+            .collect(),
+    );
+    derive_all(&e);
+    let mon = login(&e.app, "mon").await;
+    let year = &model::format_beijing(h)[..4];
+    let month = &model::format_beijing(h)[5..7];
+    let mut uris: Vec<String> = [
+        "/api/v1/sites",
+        "/api/v1/devices",
+        "/api/v1/values?period=hour",
+        "/api/v1/alarms?status=all",
+        "/api/v1/audit-marks",
+        "/api/v1/refusals",
+        "/api/v1/quality-findings",
+        "/api/v1/audit",
+        "/api/v1/users",
+    ]
+    .iter()
+    .map(|u| format!("{u}{}format=xlsx", if u.contains('?') { "&" } else { "?" }))
+    .collect();
+    for kind in ["water", "noise", "sources", "quality"] {
+        uris.push(format!("/api/v1/reports/{kind}?year={year}&format=xlsx"));
+        uris.push(format!(
+            "/api/v1/reports/{kind}?year={year}&month={}&format=xlsx",
+            month.trim_start_matches('0')
+        ));
+    }
+    uris.push(format!("/api/v1/air?year={year}&format=xlsx"));
+    uris.push(format!(
+        "/api/v1/air?year={year}&month={}&format=xlsx",
+        month.trim_start_matches('0')
+    ));
+    let admin = login(&e.app, "admin").await;
+    let mut sheets_seen = 0;
+    for uri in &uris {
+        let c = if uri.starts_with("/api/v1/audit?") || uri.starts_with("/api/v1/users") {
+            &admin
+        } else {
+            &mon
+        };
+        let (s, _, body) = call_raw(&e.app, uri, c).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(body)).unwrap();
+        for name in wb.sheet_names() {
+            sheets_seen += 1;
+            assert!(has_cjk(&name), "{uri}: sheet {name}");
+            let range = wb.worksheet_range(&name).unwrap();
+            for c in 0..range.width() {
+                let h = range
+                    .get_value((0, c as u32))
+                    .map(|x| x.to_string())
+                    .unwrap_or_default();
+                assert!(has_cjk(&h), "{uri}: sheet {name} column {c} header {h:?}");
+            }
+            if name == "概要" {
+                for r in 1..range.height() {
+                    let k = range
+                        .get_value((r as u32, 0))
+                        .map(|x| x.to_string())
+                        .unwrap_or_default();
+                    for part in k.split('·') {
+                        assert!(has_cjk(part), "{uri}: 概要 item {k:?}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        sheets_seen > 40,
+        "nested lists get their own sheets: {sheets_seen}"
+    );
+    // A nested sheet: an outlet's pollutants led by the enterprise and outlet.
+    let (_, _, body) = call_raw(
+        &e.app,
+        &format!("/api/v1/reports/sources?year={year}&format=xlsx"),
+        &mon,
+    )
+    .await;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(body)).unwrap();
+    let names = wb.sheet_names();
+    let pol = names
+        .iter()
+        .find(|n| n.contains("排口-污染物"))
+        .unwrap_or_else(|| panic!("{names:?}"))
+        .clone();
+    let range = wb.worksheet_range(&pol).unwrap();
+    let headers: Vec<String> = (0..range.width())
+        .map(|c| range.get_value((0, c as u32)).unwrap().to_string())
+        .collect();
+    assert!(
+        headers.contains(&"企业·企业编码".to_string())
+            && headers.contains(&"排口·点位编码".to_string()),
+        "{headers:?}"
+    );
+    assert!(names.iter().any(|n| n.contains("超标事件")), "{names:?}");
 }
