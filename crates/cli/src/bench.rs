@@ -46,6 +46,11 @@ pub struct IntakeArgs {
     /// Burst phase: packets each connection writes at once, without waiting for acks.
     #[arg(long, default_value_t = 1000)]
     burst: usize,
+    /// Also run the throughput phase with `serve --store` on PostgreSQL: a database of its own
+    /// is created on this server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`) and
+    /// dropped afterwards.
+    #[arg(long)]
+    pg: Option<String>,
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<std::process::ExitCode> {
@@ -126,8 +131,13 @@ struct Server {
 
 impl Server {
     async fn start(data: &Path, devices: usize) -> anyhow::Result<Server> {
+        Self::start_on(data, None, devices).await
+    }
+
+    /// `serve` on the data folder, or on PostgreSQL at `store` when given.
+    async fn start_on(data: &Path, store: Option<&str>, devices: usize) -> anyhow::Result<Server> {
         {
-            let mut s = SqliteStore::open(data)?;
+            let mut s = store::StoreConfig::new(store, data)?.open()?;
             for i in 0..devices {
                 s.put_device(&Device::new(
                     &mn(i),
@@ -138,9 +148,12 @@ impl Server {
             }
         }
         let port = free_port()?;
-        let child = Command::new(std::env::current_exe()?)
-            .args(["serve", "--data"])
-            .arg(data)
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["serve", "--data"]).arg(data);
+        if let Some(url) = store {
+            cmd.args(["--store", url]);
+        }
+        let child = cmd
             .args(["--hj212", &format!("127.0.0.1:{port}")])
             .args(["--http", &format!("127.0.0.1:{}", free_port()?)])
             .env("RUST_LOG", "warn")
@@ -162,6 +175,25 @@ impl Drop for Server {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// The throughput phase against a server: every connection pipelines its packets with a
+/// window. Returns packets/s and the sorted ack latencies (µs).
+async fn throughput(port: u16, a: &IntakeArgs) -> anyhow::Result<(f64, Vec<u32>)> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..a.connections {
+        tasks.push(tokio::spawn(drive(
+            port, i, 0, a.packets, a.values, a.window,
+        )));
+    }
+    let mut lat = Vec::with_capacity(a.connections * a.packets);
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    Ok(((a.connections * a.packets) as f64 / secs, lat))
 }
 
 /// Sends `packets` frames of device `i` keeping at most `window` un-acked; returns the ack
@@ -291,29 +323,28 @@ async fn intake(a: IntakeArgs) -> anyhow::Result<()> {
     let rss_start = rss_kib(pid, "VmRSS:");
 
     // Throughput: every connection pipelines its packets with a window.
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..a.connections {
-        tasks.push(tokio::spawn(drive(
-            server.port,
-            i,
-            0,
-            a.packets,
-            a.values,
-            a.window,
-        )));
-    }
-    let mut lat = Vec::with_capacity(total);
-    for t in tasks {
-        lat.extend(t.await??);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    lat.sort_unstable();
-    let pps = total as f64 / secs;
+    let (pps, lat) = throughput(server.port, &a).await?;
     println!(
         "intake    {} connections × {} packets × {} values: {:.0} packets/s, {:.0} values/s acked after fsync'd commit ({:.2}× the store-only baseline); ack latency p50 {:.1} ms, p99 {:.1} ms with {} in flight per connection",
         a.connections, a.packets, a.values, pps, pps * a.values as f64, pps / baseline, pct(&lat, 0.5), pct(&lat, 0.99), a.window
     );
+    if let Some(admin) = &a.pg {
+        // The same phase with `serve --store` on PostgreSQL (a database of its own).
+        let db = tokio::task::spawn_blocking({
+            let admin = admin.clone();
+            move || store::pg::TempDb::on_server(&admin)
+        })
+        .await??;
+        let pg_server =
+            Server::start_on(&tmp.join("pg-data"), Some(db.url()), a.connections).await?;
+        let (pg_pps, lat) = throughput(pg_server.port, &a).await?;
+        drop(pg_server);
+        println!(
+            "postgres  {} connections × {} packets × {} values: {:.0} packets/s, {:.0} values/s acked after PostgreSQL COMMIT (synchronous_commit on) ({:.2}× embedded SQLite in this run); ack latency p50 {:.1} ms, p99 {:.1} ms",
+            a.connections, a.packets, a.values, pg_pps, pg_pps * a.values as f64, pg_pps / pps, pct(&lat, 0.5), pct(&lat, 0.99)
+        );
+        tokio::task::spawn_blocking(move || drop(db)).await?;
+    }
 
     // Lock-step: like a real data logger, each device sends its next packet only after the
     // 9014 of the previous one; the latency a device sees at this load.

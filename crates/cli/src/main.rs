@@ -13,6 +13,7 @@ mod export;
 mod hj212_cmd;
 mod indicator;
 mod migrate;
+mod mqtt_bridge;
 mod report;
 mod serve;
 mod simulate;

@@ -39,6 +39,59 @@ pub struct ServeArgs {
     /// Seconds to let connections finish and flush acks on shutdown.
     #[arg(long, default_value_t = 10)]
     pub grace: u64,
+    /// Also take HJ 212 frames from an MQTT broker:
+    /// mqtt://[user[:password]@]host[:port][?client_id=ID] (docs/mqtt.md).
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// MQTT topic filter to subscribe to at QoS 1; repeat for several (default hj212/+/up).
+    #[arg(long = "mqtt-topic", value_name = "FILTER", requires = "mqtt")]
+    pub mqtt_topics: Vec<String>,
+    /// MQTT client id, also the name of the broker-side session that keeps unacknowledged
+    /// messages: stable across restarts, one per node (default qingshan-<hostname>).
+    #[arg(long, value_name = "ID", requires = "mqtt")]
+    pub mqtt_client_id: Option<String>,
+    /// MQTT user name (overrides the URL's).
+    #[arg(long, value_name = "USER", requires = "mqtt")]
+    pub mqtt_username: Option<String>,
+    /// MQTT password (overrides the URL's); QINGSHAN_MQTT_PASSWORD in the environment is
+    /// read when neither gives one, so it need not show in the process list.
+    #[arg(long, value_name = "PASSWORD", requires = "mqtt")]
+    pub mqtt_password: Option<String>,
+    /// Where answers (9014, 9013) and commands go, from the incoming topic: {topic}, {stem}
+    /// (without a trailing /up), {1}…{9} (its levels). Default: …/up → …/down, else
+    /// <topic>/reply.
+    #[arg(long, value_name = "TEMPLATE", requires = "mqtt")]
+    pub mqtt_reply_topic: Option<String>,
+}
+
+/// The MQTT intake's settings from the serve flags, checked before anything starts.
+pub fn mqtt_config(a: &ServeArgs) -> anyhow::Result<Option<ingest::MqttConfig>> {
+    let Some(url) = &a.mqtt else {
+        return Ok(None);
+    };
+    let mut c = ingest::MqttConfig::from_url(url).map_err(|e| anyhow::anyhow!("--mqtt: {e}"))?;
+    c.topics = if a.mqtt_topics.is_empty() {
+        vec![ingest::mqtt::DEFAULT_TOPIC.to_string()]
+    } else {
+        a.mqtt_topics.clone()
+    };
+    if let Some(id) = &a.mqtt_client_id {
+        c.client_id = id.clone();
+    }
+    if let Some(u) = &a.mqtt_username {
+        c.username = Some(u.clone());
+    }
+    if let Some(p) = &a.mqtt_password {
+        c.password = Some(p.clone());
+    } else if c.password.is_none() {
+        if let Ok(p) = std::env::var("QINGSHAN_MQTT_PASSWORD") {
+            c.password = Some(p);
+        }
+    }
+    c.reply = ingest::ReplyTopic::new(a.mqtt_reply_topic.clone())
+        .map_err(|e| anyhow::anyhow!("--mqtt-reply-topic: {e}"))?;
+    c.validate().map_err(|e| anyhow::anyhow!("--mqtt: {e}"))?;
+    Ok(Some(c))
 }
 
 pub fn load_profile(spec: &str) -> anyhow::Result<profile::Profile> {
@@ -60,6 +113,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let profile = load_profile(&a.profile)?;
+    let mqtt = mqtt_config(&a)?;
     let cfg = a.db.config()?.with_fsync(!a.no_fsync);
     let store = cfg
         .open()
@@ -110,6 +164,15 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .context("opening the accounts store")?;
     if let Some(note) = first_start {
         println!("{note}");
+    }
+    if let Some(c) = &mqtt {
+        println!(
+            "MQTT intake: mqtt://{}:{} as client {}, topics {}",
+            c.host,
+            c.port,
+            c.client_id,
+            c.topics.join(" ")
+        );
     }
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_stop = stop_rx.clone();
@@ -190,10 +253,21 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         stop_rx.clone(),
         Duration::from_secs(a.grace),
     ));
+    let mqtt_task = mqtt.map(|c| {
+        tokio::spawn(ingest::mqtt::run(
+            gateway.clone(),
+            c,
+            stop_rx.clone(),
+            Duration::from_secs(a.grace),
+        ))
+    });
     shutdown_signal().await;
     println!("qingshan: shutting down — finishing and acknowledging what is in flight");
     let _ = stop_tx.send(true);
     let _ = gw_task.await;
+    if let Some(t) = mqtt_task {
+        let _ = t.await;
+    }
     let _ = chores.await;
     let _ = alarm_tick.await;
     if let Some(n) = notifier {

@@ -31,6 +31,14 @@ pub struct SimulateArgs {
     /// Address of the platform's HJ 212 gateway.
     #[arg(long, default_value = "127.0.0.1:9212")]
     pub to: String,
+    /// Publish over MQTT instead (mqtt://[user[:password]@]host[:port]): each device's frames
+    /// go to <prefix>/<MN>/up at QoS 1 and the platform's answers come back on
+    /// <prefix>/<MN>/down, as `serve --mqtt` expects by default. --to is then not used.
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// Topic prefix for --mqtt.
+    #[arg(long, default_value = "hj212", requires = "mqtt")]
+    pub mqtt_prefix: String,
     /// How many devices of the fleet (kinds taken in turn); default: the whole fleet.
     #[arg(long)]
     pub devices: Option<usize>,
@@ -118,7 +126,21 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         // after --ack-timeout, but the demo should not stall).
         std::thread::sleep(Duration::from_millis(1100));
     }
-    let mut cfg = SimConfig::new(resolve(&a.to)?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let to = match &a.mqtt {
+        Some(url) => {
+            let addr = rt.block_on(crate::mqtt_bridge::start(url, &a.mqtt_prefix))?;
+            eprintln!(
+                "simulate: publishing over MQTT to {}/<MN>/up, answers on {}/<MN>/down",
+                a.mqtt_prefix, a.mqtt_prefix
+            );
+            addr
+        }
+        None => resolve(&a.to)?,
+    };
+    let mut cfg = SimConfig::new(to);
     cfg.rate = a.rate;
     cfg.duration = a.duration;
     cfg.history = a.history;
@@ -129,9 +151,6 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     cfg.fume_always_open = a.fume_always_open;
     cfg.ack_timeout = a.ack_timeout;
     cfg.retries = a.retries;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let summary = rt.block_on(async move {
         let stats = Arc::new(Stats::default());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

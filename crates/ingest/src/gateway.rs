@@ -82,12 +82,18 @@ struct Session {
 pub(crate) enum Downlink {
     /// A TCP connection's reply queue.
     Stream(mpsc::Sender<Outgoing>),
+    /// A message bus: frames are published to `topic` by whoever drains `tx` (MQTT).
+    Topic {
+        topic: Arc<str>,
+        tx: mpsc::Sender<(Arc<str>, Vec<u8>)>,
+    },
 }
 
 impl Downlink {
     async fn send(&self, frame: Vec<u8>) -> bool {
         match self {
             Downlink::Stream(tx) => tx.send(Outgoing::Frame(frame)).await.is_ok(),
+            Downlink::Topic { topic, tx } => tx.send((topic.clone(), frame)).await.is_ok(),
         }
     }
 }
@@ -546,7 +552,7 @@ impl Gateway {
         Intake::Refused { close }
     }
     /// Global log rate limit so that no device can flood the log.
-    fn may_log(&self) -> bool {
+    pub(crate) fn may_log(&self) -> bool {
         let mut w = self.log_window.lock().unwrap_or_else(|e| e.into_inner());
         if w.0.elapsed() >= Duration::from_secs(1) {
             *w = (Instant::now(), 0);

@@ -271,6 +271,20 @@ pub struct Metrics {
     pub commit_latency: Histogram,
     /// Time from a packet's arrival to its ack being handed to the socket.
     pub ack_latency: Histogram,
+    /// MQTT messages taken from the broker, by outcome (`mqtt::outcome`).
+    pub mqtt_messages: Labelled,
+    /// Decoder results (frames and rejected candidates) in MQTT messages.
+    pub mqtt_frames: AtomicU64,
+    /// Payload bytes of MQTT messages.
+    pub mqtt_bytes: AtomicU64,
+    /// 1 while connected to the MQTT broker.
+    pub mqtt_connected: AtomicI64,
+    /// Topic filters the broker granted in its last SUBACK.
+    pub mqtt_subscriptions: AtomicI64,
+    /// Connections to the broker after the first.
+    pub mqtt_reconnects: AtomicU64,
+    pub mqtt_connection_errors: AtomicU64,
+    pub mqtt_subscribe_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -398,6 +412,54 @@ impl Metrics {
             "MNs dropped from the per-device refusal counts to keep them bounded.",
             self.device_refusals.dropped.load(Relaxed) as i64,
             "counter",
+        );
+        gauge(
+            "qingshan_mqtt_connected",
+            "1 while connected to the MQTT broker.",
+            self.mqtt_connected.load(Relaxed),
+            "gauge",
+        );
+        gauge(
+            "qingshan_mqtt_subscriptions",
+            "MQTT topic filters the broker granted in its last SUBACK.",
+            self.mqtt_subscriptions.load(Relaxed),
+            "gauge",
+        );
+        gauge(
+            "qingshan_mqtt_reconnects_total",
+            "Connections to the MQTT broker after the first.",
+            self.mqtt_reconnects.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_mqtt_connection_errors_total",
+            "MQTT connection attempts that failed and connections lost.",
+            self.mqtt_connection_errors.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_mqtt_subscribe_failures_total",
+            "Topic filters the MQTT broker refused to subscribe.",
+            self.mqtt_subscribe_failures.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_mqtt_frames_total",
+            "Frames and rejected frame candidates in MQTT messages.",
+            self.mqtt_frames.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_mqtt_bytes_received_total",
+            "Payload bytes of MQTT messages.",
+            self.mqtt_bytes.load(Relaxed) as i64,
+            "counter",
+        );
+        self.mqtt_messages.render(
+            &mut out,
+            "qingshan_mqtt_messages_total",
+            "outcome",
+            "MQTT messages, by outcome: stored (acknowledged after commit), nothing_to_store, commit_failed, connection_lost (left to the broker to redeliver), dropped_qos0.",
         );
         self.frames_rejected.render(
             &mut out,
