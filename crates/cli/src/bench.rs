@@ -51,6 +51,14 @@ pub struct IntakeArgs {
     /// dropped afterwards.
     #[arg(long)]
     pg: Option<String>,
+    /// Also run the throughput phase through the NATS JetStream intake bus at this URL:
+    /// gateway nodes → stream → one writer node (a stream of its own, deleted afterwards),
+    /// into PostgreSQL when --pg is given (a database of its own), else a data folder.
+    #[arg(long, value_name = "URL")]
+    bus: Option<String>,
+    /// Gateway nodes in the bus phase (connections are spread over them).
+    #[arg(long, default_value_t = 2)]
+    gateways: usize,
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<std::process::ExitCode> {
@@ -129,7 +137,61 @@ struct Server {
     port: u16,
 }
 
+fn register(data: &Path, store: Option<&str>, devices: usize) -> anyhow::Result<()> {
+    let mut s = store::StoreConfig::new(store, data)?.open()?;
+    for i in 0..devices {
+        s.put_device(&Device::new(
+            &mn(i),
+            "123456",
+            &format!("BENCH-{i}"),
+            DeviceKind::FlueGas,
+        ))?;
+    }
+    Ok(())
+}
+
+/// Whether `serve`'s HTTP server answers (it starts once everything else is set up).
+async fn http_answers(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    if s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await,
+        Ok(Ok(n)) if n > 0
+    )
+}
+
 impl Server {
+    /// A `serve` node on the data folder (or PostgreSQL at `store`) with `extra` arguments,
+    /// ready once its HTTP server answers.
+    async fn node(data: &Path, store: Option<&str>, extra: &[String]) -> anyhow::Result<Server> {
+        let port = free_port()?;
+        let http = free_port()?;
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["serve", "--data"]).arg(data);
+        if let Some(url) = store {
+            cmd.args(["--store", url]);
+        }
+        let mut child = cmd
+            .args(["--hj212", &format!("127.0.0.1:{port}")])
+            .args(["--http", &format!("127.0.0.1:{http}")])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !http_answers(http).await {
+            anyhow::ensure!(child.try_wait()?.is_none(), "serve node exited at start");
+            anyhow::ensure!(Instant::now() < deadline, "serve node did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Server { child, port })
+    }
+
     async fn start(data: &Path, devices: usize) -> anyhow::Result<Server> {
         Self::start_on(data, None, devices).await
     }
@@ -290,6 +352,7 @@ fn store_baseline(dir: &Path, packets: usize, values: usize) -> anyhow::Result<f
             values: vals,
             deviations: vec![],
             answer: None,
+            bus_id: None,
         });
         if batch.len() == 8192 {
             s.commit(&batch)?;
@@ -344,6 +407,9 @@ async fn intake(a: IntakeArgs) -> anyhow::Result<()> {
             a.connections, a.packets, a.values, pg_pps, pg_pps * a.values as f64, pg_pps / pps, pct(&lat, 0.5), pct(&lat, 0.99)
         );
         tokio::task::spawn_blocking(move || drop(db)).await?;
+    }
+    if let Some(url) = &a.bus {
+        bus_phase(&a, url, &tmp, pps).await?;
     }
 
     // Lock-step: like a real data logger, each device sends its next packet only after the
@@ -435,6 +501,104 @@ async fn intake(a: IntakeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The throughput phase again, through `--gateways` gateway nodes → NATS JetStream → one
+/// writer node: packets/s acknowledged (9014 on the stream's PubAck) and, once the writer has
+/// drained the stream, packets/s committed end to end.
+async fn bus_phase(
+    a: &IntakeArgs,
+    url: &str,
+    tmp: &Path,
+    in_process_pps: f64,
+) -> anyhow::Result<()> {
+    let data = tmp.join("bus-data");
+    // into PostgreSQL with --pg (a database of its own), else a data folder
+    let db = match &a.pg {
+        Some(admin) => Some(
+            tokio::task::spawn_blocking({
+                let admin = admin.clone();
+                move || store::pg::TempDb::on_server(&admin)
+            })
+            .await??,
+        ),
+        None => None,
+    };
+    let store_url = db.as_ref().map(|d| d.url().to_string());
+    let store_url = store_url.as_deref();
+    register(&data, store_url, a.connections)?;
+    let tag = format!("{}_{}", std::process::id(), crate::engines::now_ms());
+    let names = [
+        "--bus".to_string(),
+        url.to_string(),
+        "--bus-stream".into(),
+        format!("QSBENCH_{tag}"),
+        "--bus-subject".into(),
+        format!("qsbench.{tag}"),
+        "--bus-consumer".into(),
+        format!("qsbench_{tag}"),
+    ];
+    let with = |more: &[&str]| -> Vec<String> {
+        names
+            .iter()
+            .cloned()
+            .chain(more.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    let mut cfg = ingest::bus::BusConfig::new(url, "bench");
+    cfg.stream = format!("QSBENCH_{tag}");
+    cfg.subject = format!("qsbench.{tag}");
+    let bus = ingest::bus::Bus::connect(cfg, Arc::default()).await?;
+    let result = async {
+        let writer = Server::node(&data, store_url, &with(&["--role", "writer"])).await?;
+        let mut gateways = Vec::new();
+        for g in 0..a.gateways.max(1) {
+            let id = format!("g{g}");
+            gateways.push(Server::node(
+                    &data,
+                    store_url,
+                    &with(&["--role", "gateway", "--gateway-id", &id]),
+                ).await?);
+        }
+        let total = a.connections * a.packets;
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..a.connections {
+            let port = gateways[i % gateways.len()].port;
+            tasks.push(tokio::spawn(drive(port, i, 3_000_000, a.packets, a.values, a.window)));
+        }
+        let mut lat = Vec::with_capacity(total);
+        for t in tasks {
+            lat.extend(t.await??);
+        }
+        let acked_secs = started.elapsed().as_secs_f64();
+        let stream = bus.jetstream().get_stream(&bus.config().stream).await?;
+        loop {
+            let left = stream.get_info().await?.state.messages;
+            if left == 0 {
+                break;
+            }
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "the writer did not drain the stream");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let committed_secs = started.elapsed().as_secs_f64();
+        lat.sort_unstable();
+        let pps = total as f64 / acked_secs;
+        let cps = total as f64 / committed_secs;
+        println!(
+            "bus       {} gateway nodes → NATS JetStream → 1 writer node → {}, {} connections × {} packets × {} values: {:.0} packets/s, {:.0} values/s acked on the stream's PubAck ({:.2}× in-process); ack latency p50 {:.1} ms, p99 {:.1} ms; committed by the writer end to end: {:.0} packets/s, {:.0} values/s",
+            gateways.len(), if store_url.is_some() { "PostgreSQL" } else { "SQLite" }, a.connections, a.packets, a.values, pps, pps * a.values as f64, pps / in_process_pps, pct(&lat, 0.5), pct(&lat, 0.99), cps, cps * a.values as f64
+        );
+        drop(gateways);
+        drop(writer);
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = bus.jetstream().delete_stream(&bus.config().stream).await;
+    if let Some(db) = db {
+        tokio::task::spawn_blocking(move || drop(db)).await?;
+    }
+    result
+}
+
 // ------------------------------------------------------------------ bench engines
 
 /// `qingshan bench engines`: a temp store filled directly (no network) with a year of hourly
@@ -524,6 +688,7 @@ fn engine_bench_packets(
             values: engine_bench_hour(dev, chans, m, t),
             deviations: vec![],
             answer: None,
+            bus_id: None,
         })
         .collect()
 }

@@ -16,6 +16,7 @@ mod migrate;
 mod mqtt_bridge;
 mod report;
 mod serve;
+mod serve_bus;
 mod simulate;
 mod storeargs;
 mod user;

@@ -1,5 +1,7 @@
 //! `qingshan serve` — the platform's main job: the HJ 212 gateway, the store writer and the
-//! HTTP API in one process, on the embedded store in `--data`.
+//! HTTP API in one process, on the embedded store in `--data`. With `--bus nats://…` the
+//! gateway and the writer talk over a NATS JetStream stream instead, and `--role` picks which
+//! of them this node runs (`serve_bus.rs`, docs/scale-out.md).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,6 +64,8 @@ pub struct ServeArgs {
     /// <topic>/reply.
     #[arg(long, value_name = "TEMPLATE", requires = "mqtt")]
     pub mqtt_reply_topic: Option<String>,
+    #[command(flatten)]
+    pub bus: crate::serve_bus::BusArgs,
 }
 
 /// The MQTT intake's settings from the serve flags, checked before anything starts.
@@ -112,10 +116,22 @@ pub fn run(a: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
 }
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let profile = load_profile(&a.profile)?;
     let mqtt = mqtt_config(&a)?;
+    let (writes, accepts) = (a.bus.writer(), a.bus.gateway());
+    anyhow::ensure!(
+        accepts || mqtt.is_none(),
+        "--mqtt takes devices in: run it on a node that accepts them (--role gateway or all)"
+    );
     let cfg = a.db.config()?.with_fsync(!a.no_fsync);
-    let store = cfg
+    // A gateway-only node's writer records the commands it sends devices, nothing more.
+    let writer_cfg = if writes {
+        cfg.clone()
+    } else {
+        cfg.clone().with_cache_mib(8)
+    };
+    let store = writer_cfg
         .open()
         .with_context(|| format!("opening the {}", cfg.describe()))?;
     let reader: Box<dyn Store> = cfg.clone().with_cache_mib(64).open()?;
@@ -132,7 +148,12 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     // The engines keep derived tables (air, water, noise, quality, sources, alarms) current
     // from what each commit touched, after catching up on what arrived while they were not.
-    let (observers, alarms) = crate::engines::start(&profile, &cfg)?;
+    let (observers, alarms) = if writes {
+        let (o, a) = crate::engines::start(&profile, &cfg)?;
+        (o, Some(a))
+    } else {
+        (ingest::Derivation::default(), None)
+    };
     let (writer, writer_thread) =
         spawn_writer(store, WriterConfig::default(), metrics.clone(), observers);
     let gw_cfg = GatewayConfig {
@@ -143,10 +164,33 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         },
         ..Default::default()
     };
-    let gateway = Gateway::new(gw_cfg, registry.clone(), writer.clone(), metrics);
-    let hj_listener = tokio::net::TcpListener::bind(a.hj212)
-        .await
-        .with_context(|| format!("binding HJ 212 port {}", a.hj212))?;
+    let bus = match a.bus.config(a.hj212) {
+        Some(c) => Some(
+            ingest::bus::Bus::connect(c, metrics.clone())
+                .await
+                .context("opening the intake bus")?,
+        ),
+        None => None,
+    };
+    let gateway = match &bus {
+        Some(b) if accepts => Gateway::with_bus(
+            gw_cfg,
+            registry.clone(),
+            writer.clone(),
+            b.publisher(),
+            metrics,
+        ),
+        _ => Gateway::new(gw_cfg, registry.clone(), writer.clone(), metrics),
+    };
+    let hj_listener = if accepts {
+        Some(
+            tokio::net::TcpListener::bind(a.hj212)
+                .await
+                .with_context(|| format!("binding HJ 212 port {}", a.hj212))?,
+        )
+    } else {
+        None
+    };
     let http_listener = tokio::net::TcpListener::bind(a.http)
         .await
         .with_context(|| format!("binding HTTP port {}", a.http))?;
@@ -154,11 +198,26 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         "qingshan serving {} ({} sites) — HJ 212 on {}, HTTP on http://{}/ , {}, {} devices registered",
         profile.county.name,
         profile.sites.len(),
-        hj_listener.local_addr()?,
+        match &hj_listener {
+            Some(l) => l.local_addr()?.to_string(),
+            None => "(none: writer node)".into(),
+        },
         http_listener.local_addr()?,
         cfg.describe(),
         registry.len()
     );
+    if let Some(b) = &bus {
+        let c = b.config();
+        println!(
+            "intake bus {} — role {:?}, stream {}, subject {}.{}, consumer {}",
+            c.url,
+            a.bus.role,
+            c.stream,
+            c.subject,
+            if accepts { c.gateway_id.as_str() } else { "*" },
+            c.consumer
+        );
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (state, first_start) = web::AppState::open(gateway.clone(), reader, &cfg, profile.clone())
         .context("opening the accounts store")?;
@@ -199,7 +258,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 }
                 let r = registry.clone();
                 let _ = tokio::task::spawn_blocking(move || r.reload()).await;
-                if n.is_multiple_of(360) {
+                // Archive retention is the writers' job.
+                if writes && n.is_multiple_of(360) {
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map(|d| d.as_millis() as i64)
@@ -215,44 +275,59 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             }
         })
     };
-    // Alarm rules that depend on the clock: offline devices, overdue follow-up.
-    let alarm_tick = {
-        let mut st = cfg.open()?;
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.changed() => break,
+    // Alarm rules that depend on the clock: offline devices, overdue follow-up (writer nodes).
+    let alarm_tick = alarms
+        .map(|alarms| -> anyhow::Result<_> {
+            let mut st = cfg.open()?;
+            let mut stop = stop_rx.clone();
+            Ok(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stop.changed() => break,
+                    }
+                    let e = alarms.clone();
+                    let (back, r) = tokio::task::spawn_blocking(move || {
+                        let r = e.tick(&mut *st, crate::engines::now_ms());
+                        (st, r)
+                    })
+                    .await
+                    .expect("alarm tick task");
+                    st = back;
+                    if let Err(err) = r {
+                        tracing::warn!(error = %err, "alarm tick failed");
+                    }
                 }
-                let e = alarms.clone();
-                let (back, r) = tokio::task::spawn_blocking(move || {
-                    let r = e.tick(&mut *st, crate::engines::now_ms());
-                    (st, r)
-                })
-                .await
-                .expect("alarm tick task");
-                st = back;
-                if let Err(err) = r {
-                    tracing::warn!(error = %err, "alarm tick failed");
-                }
-            }
+            }))
         })
-    };
+        .transpose()?;
     let notifier = match &a.webhook {
-        Some(url) => Some(
+        Some(url) if writes => Some(
             engine::alarms::notify::Notifier::new(engine::alarms::notify::WebhookConfig::new(url))?
                 .spawn(cfg.open()?),
         ),
-        None => None,
+        _ => None,
+    };
+    // A writer node consumes the stream into its writer (last, once nothing else can fail).
+    let consuming = match &bus {
+        Some(b) if writes => {
+            let consumer = b
+                .consumer()
+                .await
+                .context("opening the writers' consumer")?;
+            Some(tokio::spawn(consumer.run(writer.clone(), stop_rx.clone())))
+        }
+        _ => None,
     };
     drop(writer);
-    let gw_task = tokio::spawn(gateway.clone().run(
-        hj_listener,
-        stop_rx.clone(),
-        Duration::from_secs(a.grace),
-    ));
+    let gw_task = hj_listener.map(|l| {
+        tokio::spawn(
+            gateway
+                .clone()
+                .run(l, stop_rx.clone(), Duration::from_secs(a.grace)),
+        )
+    });
     let mqtt_task = mqtt.map(|c| {
         tokio::spawn(ingest::mqtt::run(
             gateway.clone(),
@@ -261,15 +336,30 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(a.grace),
         ))
     });
-    shutdown_signal().await;
+    shutdown.await;
     println!("qingshan: shutting down — finishing and acknowledging what is in flight");
     let _ = stop_tx.send(true);
-    let _ = gw_task.await;
+    if let Some(t) = gw_task {
+        let _ = t.await;
+    }
     if let Some(t) = mqtt_task {
         let _ = t.await;
     }
+    // Commits of what the consumer handed over, then their acks to the stream.
+    if let Some(t) = consuming {
+        match t.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "intake bus consumer"),
+            Err(e) => tracing::warn!(error = %e, "intake bus consumer task"),
+            Ok(Ok(())) => {}
+        }
+    }
+    if let Some(b) = &bus {
+        b.flush().await;
+    }
     let _ = chores.await;
-    let _ = alarm_tick.await;
+    if let Some(t) = alarm_tick {
+        let _ = t.await;
+    }
     if let Some(n) = notifier {
         n.stop();
     }
@@ -283,19 +373,26 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called (at start),
+/// not when it is first awaited: a node stopped while it is still starting up (a SIGTERM
+/// between binding its ports and setting up the rest) shuts down cleanly too.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+        async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -159,6 +159,9 @@ pub struct Gateway {
     pub(crate) cfg: GatewayConfig,
     registry: Arc<Registry>,
     writer: WriterHandle,
+    /// With a bus, accepted packets go to the stream (9014 on its PubAck) instead of the
+    /// writer; the writer then only records commands sent to devices.
+    bus: Option<crate::bus::Publisher>,
     metrics: Arc<Metrics>,
     sessions: Mutex<HashMap<String, Session>>,
     next_conn: AtomicU64,
@@ -187,12 +190,27 @@ impl Gateway {
             cfg,
             registry,
             writer,
+            bus: None,
             metrics,
             sessions: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             last_qn_ms: AtomicI64::new(0),
             log_window: Mutex::new((Instant::now(), 0)),
         })
+    }
+
+    /// A gateway that publishes accepted packets to the intake bus (see [`crate::bus`]);
+    /// `writer` records the commands it sends to devices.
+    pub fn with_bus(
+        cfg: GatewayConfig,
+        registry: Arc<Registry>,
+        writer: WriterHandle,
+        bus: crate::bus::Publisher,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Gateway> {
+        let mut g = Gateway::new(cfg, registry, writer, metrics);
+        Arc::get_mut(&mut g).expect("just created").bus = Some(bus);
+        g
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -511,10 +529,15 @@ impl Gateway {
             values,
             deviations: devs.iter().map(|d| d.as_str().to_string()).collect(),
             answer,
+            bus_id: None,
         };
         let arrived = Instant::now();
-        let Ok(done) = self.writer.submit(packet).await else {
-            return Intake::Stopped;
+        let done = match &self.bus {
+            Some(bus) => bus.submit(packet).await,
+            None => match self.writer.submit(packet).await {
+                Ok(done) => done,
+                Err(_) => return Intake::Stopped,
+            },
         };
         if let Some(frame) = notify_ack {
             if link.downlink.send(frame).await {

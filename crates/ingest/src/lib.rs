@@ -5,7 +5,11 @@
 //! against the [`Registry`], the same for every transport) → [`WriterHandle`] (bounded queue)
 //! → one writer thread, group commit into the [`store::Store`] → the 9014 answer goes out on
 //! the connection (or the reply topic, with the broker's PUBACK) once its packet is durable.
+//!
+//! Scaled out, [`bus`] puts a NATS JetStream stream between the two: gateways publish, writers
+//! on any node consume and commit (the 9014 then waits for the stream's PubAck).
 
+pub mod bus;
 pub mod convert;
 pub mod gateway;
 pub mod metrics;

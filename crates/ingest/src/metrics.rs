@@ -285,6 +285,40 @@ pub struct Metrics {
     pub mqtt_reconnects: AtomicU64,
     pub mqtt_connection_errors: AtomicU64,
     pub mqtt_subscribe_failures: AtomicU64,
+    /// The NATS JetStream intake bus (`bus`): zero when no bus is configured.
+    pub bus: BusMetrics,
+}
+
+/// Counters of the intake bus, on gateways (publish) and writers (consume).
+#[derive(Default)]
+pub struct BusMetrics {
+    /// Packets the stream confirmed (PubAck) as stored.
+    pub published: AtomicU64,
+    /// Publishes the stream answered as duplicates of an earlier one (a retry that had in fact
+    /// arrived): counted once in `published` already.
+    pub publish_duplicates: AtomicU64,
+    /// Publish attempts that failed (no PubAck in time, no stream, connection down); retried.
+    pub publish_failures: AtomicU64,
+    /// Packets given up after every retry failed: not acknowledged, the device resends.
+    pub publish_abandoned: AtomicU64,
+    /// Publishes waiting for their PubAck.
+    pub publish_inflight: AtomicI64,
+    /// Messages received from the consumer.
+    pub received: AtomicU64,
+    /// Messages received more than once (a writer died or was slow before acking).
+    pub redelivered: AtomicU64,
+    /// Packets the store skipped because their bus id was already committed.
+    pub duplicates_skipped: AtomicU64,
+    /// Messages acknowledged to the stream after their commit.
+    pub acked: AtomicU64,
+    /// Messages handed back (NAK) because their commit failed.
+    pub nacked: AtomicU64,
+    /// Messages that could not be decoded, by reason.
+    pub bad_messages: Labelled,
+    /// Consumer state at the last poll: messages not yet delivered to any writer, and
+    /// delivered but not yet acknowledged.
+    pub pending: AtomicI64,
+    pub ack_pending: AtomicI64,
 }
 
 impl Metrics {
@@ -454,6 +488,89 @@ impl Metrics {
             "Payload bytes of MQTT messages.",
             self.mqtt_bytes.load(Relaxed) as i64,
             "counter",
+        );
+        let b = &self.bus;
+        for (name, help, v, kind) in [
+            (
+                "qingshan_bus_published_total",
+                "Packets the NATS stream confirmed stored (PubAck).",
+                b.published.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_publish_duplicates_total",
+                "Publish retries the stream recognised as duplicates (Nats-Msg-Id).",
+                b.publish_duplicates.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_publish_failures_total",
+                "Publish attempts that failed and were retried.",
+                b.publish_failures.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_publish_abandoned_total",
+                "Packets not acknowledged to the device because every publish retry failed.",
+                b.publish_abandoned.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_publish_inflight",
+                "Publishes waiting for their PubAck.",
+                b.publish_inflight.load(Relaxed),
+                "gauge",
+            ),
+            (
+                "qingshan_bus_received_total",
+                "Messages a writer received from the stream.",
+                b.received.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_redelivered_total",
+                "Messages received again (not acknowledged in time before).",
+                b.redelivered.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_duplicates_skipped_total",
+                "Redelivered packets the store had already committed (stored once).",
+                b.duplicates_skipped.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_acked_total",
+                "Messages acknowledged to the stream after commit.",
+                b.acked.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_nacked_total",
+                "Messages handed back to the stream because their commit failed.",
+                b.nacked.load(Relaxed) as i64,
+                "counter",
+            ),
+            (
+                "qingshan_bus_consumer_pending",
+                "Messages in the stream not yet delivered to a writer (consumer lag).",
+                b.pending.load(Relaxed),
+                "gauge",
+            ),
+            (
+                "qingshan_bus_consumer_ack_pending",
+                "Messages delivered to writers, not yet acknowledged.",
+                b.ack_pending.load(Relaxed),
+                "gauge",
+            ),
+        ] {
+            gauge(name, help, v, kind);
+        }
+        self.bus.bad_messages.render(
+            &mut out,
+            "qingshan_bus_bad_messages_total",
+            "reason",
+            "Bus messages a writer could not decode, by reason.",
         );
         self.mqtt_messages.render(
             &mut out,

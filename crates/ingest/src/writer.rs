@@ -272,6 +272,7 @@ pub fn spawn_writer(
                         m.commit_batches.fetch_add(1, Relaxed);
                         m.packets_committed.fetch_add(stats.packets, Relaxed);
                         m.values_committed.fetch_add(stats.values, Relaxed);
+                        m.bus.duplicates_skipped.fetch_add(stats.duplicates, Relaxed);
                         for w in waiters.drain(..).flatten() {
                             let _ = w.send(true);
                         }

@@ -73,6 +73,7 @@ fn run(name: &str, s: &mut dyn Store, packets: usize) -> f64 {
             values,
             deviations: vec![],
             answer: None,
+            bus_id: None,
         });
         if batch.len() == BATCH {
             s.commit(&batch).expect("commit");

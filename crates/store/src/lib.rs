@@ -234,7 +234,18 @@ pub struct IntakePacket {
     pub deviations: Vec<String>,
     /// If it answers a platform command (9011/9012 or a data upload for a request).
     pub answer: Option<CommandAnswer>,
+    /// The intake-bus message id (the `Nats-Msg-Id` its gateway published it with); `None` for
+    /// packets that did not come over a bus. [`Store::commit`] skips a packet whose id it
+    /// already committed, so a message redelivered after a crash between commit and ack is
+    /// archived and counted once.
+    pub bus_id: Option<String>,
 }
+
+/// How long a store remembers the [`IntakePacket::bus_id`]s it committed. A bus message is
+/// redelivered only while unacknowledged (the writer acks right after its commit), so a day
+/// covers a writer crash followed by hours without any writer; a redelivery later than this
+/// would be archived and counted twice (its values are idempotent upserts either way).
+pub const BUS_ID_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 /// A device's answer to a command the platform sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,8 +259,11 @@ pub enum CommandAnswer {
 /// Figures of one commit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommitStats {
+    /// Packets stored.
     pub packets: u64,
     pub values: u64,
+    /// Packets skipped because their [`IntakePacket::bus_id`] was already committed.
+    pub duplicates: u64,
 }
 
 /// What the platform last saw of a device.
@@ -381,6 +395,11 @@ pub trait Store: Send {
 
     /// Commits a batch of accepted packets atomically and durably: values (idempotent
     /// upserts), the raw archive, device state and command answers.
+    ///
+    /// A packet with a [`IntakePacket::bus_id`] already committed (within
+    /// [`BUS_ID_RETENTION_MS`]) is skipped and counted in [`CommitStats::duplicates`]; the id
+    /// is recorded in the same transaction as the packet, so "stored" and "seen" never
+    /// disagree, whichever of several writers commits it.
     fn commit(&mut self, batch: &[IntakePacket]) -> Result<CommitStats>;
 
     /// Streams stored values matching `filter`, in (series, time) order: series (site, code,

@@ -121,6 +121,10 @@ CREATE TABLE IF NOT EXISTS air_days(
     PRIMARY KEY(site, day)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS watermarks(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- Intake-bus message ids committed in the last BUS_ID_RETENTION_MS (IntakePacket::bus_id): a
+-- message redelivered after a crash between commit and ack is not stored twice. A rowid
+-- table, so rowid order is commit order and pruning reads only the oldest rows.
+CREATE TABLE IF NOT EXISTS bus_ids(id TEXT PRIMARY KEY, committed_ms INTEGER NOT NULL);
 "#;
 
 const AIR_DAY_COLUMNS: &str = "site, day, rules, pm25, pm10, so2, no2, co, o3_8h, o3_1h, \
@@ -236,6 +240,46 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Inside the commit's transaction: records the bus ids of `batch`; returns the packets
+    /// not committed before when some were (`None`: store the whole batch). Prunes ids older
+    /// than [`crate::BUS_ID_RETENTION_MS`], a bounded number per commit so no commit pays for
+    /// a backlog at once.
+    fn skip_committed_bus_ids(
+        &mut self,
+        batch: &[IntakePacket],
+        stats: &mut CommitStats,
+    ) -> Result<Option<Vec<IntakePacket>>> {
+        if batch.iter().all(|p| p.bus_id.is_none()) {
+            return Ok(None);
+        }
+        let now = crate::pg::now_ms();
+        let mut fresh = Vec::with_capacity(batch.len());
+        let mut ins = self.conn.prepare_cached(
+            "INSERT INTO bus_ids(id, committed_ms) VALUES(?1, ?2) ON CONFLICT(id) DO NOTHING",
+        )?;
+        let mut recorded = 0i64;
+        for (i, p) in batch.iter().enumerate() {
+            match &p.bus_id {
+                Some(id) if ins.execute(params![id, now])? == 0 => stats.duplicates += 1,
+                Some(_) => {
+                    recorded += 1;
+                    fresh.push(i);
+                }
+                None => fresh.push(i),
+            }
+        }
+        drop(ins);
+        // Twice as many as this commit added: old ids go faster than new ones come.
+        self.conn
+            .prepare_cached(
+                "DELETE FROM bus_ids WHERE rowid IN (
+                   SELECT rowid FROM (SELECT rowid, committed_ms FROM bus_ids ORDER BY rowid LIMIT ?1)
+                   WHERE committed_ms < ?2)",
+            )?
+            .execute(params![2 * recorded, now - crate::BUS_ID_RETENTION_MS])?;
+        Ok((fresh.len() < batch.len()).then(|| fresh.iter().map(|&i| batch[i].clone()).collect()))
     }
 
     fn series_id(&mut self, site: &str, code: &str, field: &str, period: Period) -> Result<i64> {
@@ -361,6 +405,11 @@ impl Store for SqliteStore {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> Result<CommitStats> {
             let mut stats = CommitStats::default();
+            let fresh = self.skip_committed_bus_ids(batch, &mut stats)?;
+            let batch: &[IntakePacket] = fresh.as_deref().unwrap_or(batch);
+            if batch.is_empty() {
+                return Ok(stats);
+            }
             // Resolve every id first (each may insert), then run one prepared upsert for all
             // values: looking the statement up per value cost more than the insert itself.
             let mut ids: Vec<(i64, i64)> =
@@ -749,5 +798,47 @@ impl Store for SqliteStore {
             params![name, value],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod bus_id_tests {
+    use super::*;
+
+    /// Ids older than the retention go, oldest first, at most twice as many per commit as the
+    /// commit records; recent ones stay.
+    #[test]
+    fn bus_ids_are_pruned_after_the_retention_a_bounded_number_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        for i in 0..5 {
+            s.conn
+                .execute(
+                    "INSERT INTO bus_ids(id, committed_ms) VALUES(?1, 1000)",
+                    [format!("old{i}")],
+                )
+                .unwrap();
+        }
+        let count = |s: &SqliteStore, like: &str| -> i64 {
+            s.conn
+                .query_row(
+                    "SELECT count(*) FROM bus_ids WHERE id LIKE ?1",
+                    [like],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let p = |id: &str| IntakePacket {
+            mn: "MN1".into(),
+            bus_id: Some(id.into()),
+            ..IntakePacket::default()
+        };
+        s.commit(&[p("new0")]).unwrap();
+        assert_eq!(count(&s, "old%"), 3, "two old ids pruned for one recorded");
+        s.commit(&[p("new1"), p("new2")]).unwrap();
+        assert_eq!(count(&s, "old%"), 0);
+        assert_eq!(count(&s, "new%"), 3, "recent ids stay");
+        // a pruned id is not known any more: stored again
+        assert_eq!(s.commit(&[p("old0")]).unwrap().duplicates, 0);
     }
 }

@@ -113,6 +113,8 @@ contract!(
     watermarks,
     failed_commit_leaves_nothing_and_store_stays_usable,
     two_writers_fill_the_same_new_months,
+    bus_ids_store_a_redelivered_packet_once,
+    two_writers_committing_the_same_messages_store_them_once,
 );
 
 // ---- helpers ----
@@ -158,6 +160,7 @@ fn packet(ms: i64, values: Vec<Measurement>) -> IntakePacket {
         values,
         deviations: vec!["crc_modbus".into()],
         answer: None,
+        bus_id: None,
     }
 }
 
@@ -1022,6 +1025,89 @@ fn two_writers_fill_the_same_new_months(b: &Backend) {
         };
         assert_eq!(all(&*s, &f).len(), (ROUNDS * 3 * 5) as usize);
     }
+}
+
+/// A packet that came over the intake bus is stored once per message id: a redelivery (in the
+/// same batch or a later one, after reopening) is skipped and counted, not archived or counted
+/// again; packets without an id are stored as always.
+fn bus_ids_store_a_redelivered_packet_once(b: &Backend) {
+    let with_id = |ms: i64, id: Option<&str>, t: i64| IntakePacket {
+        bus_id: id.map(str::to_string),
+        ..packet(ms, vec![value("S1", "w01018", t, "1.5")])
+    };
+    {
+        let mut s = b.open();
+        let st = s
+            .commit(&[
+                with_id(1_000, Some("gw:1:1:0"), 3600),
+                with_id(1_001, Some("gw:1:1:1"), 7200),
+                with_id(1_001, Some("gw:1:1:1"), 7200),
+                with_id(1_002, None, 10_800),
+            ])
+            .unwrap();
+        assert_eq!((st.packets, st.values, st.duplicates), (3, 3, 1));
+    }
+    let mut s = b.open();
+    let st = s
+        .commit(&[
+            with_id(1_000, Some("gw:1:1:0"), 3600),
+            with_id(1_001, Some("gw:1:1:1"), 7200),
+        ])
+        .unwrap();
+    assert_eq!((st.packets, st.values, st.duplicates), (0, 0, 2));
+    let st = s
+        .commit(&[
+            with_id(1_003, Some("gw:1:1:2"), 14_400),
+            with_id(1_002, None, 10_800),
+        ])
+        .unwrap();
+    assert_eq!((st.packets, st.duplicates), (2, 0));
+    assert_eq!(s.archived(None, 0, i64::MAX).unwrap().len(), 5);
+    let state = &s.device_states().unwrap()[0];
+    assert_eq!((state.packets, state.values), (5, 5));
+    assert_eq!(all(&*s, &ValueFilter::default()).len(), 4);
+}
+
+/// Two writers (nodes) get the same messages at the same moment (a redelivery while the first
+/// writer was still committing): each message is stored by exactly one of them.
+fn two_writers_committing_the_same_messages_store_them_once(b: &Backend) {
+    const ROUNDS: usize = 8;
+    const PER: usize = 20;
+    let barrier = Arc::new(Barrier::new(2));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let mut s = b.open();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let mut stored = 0;
+                for r in 0..ROUNDS {
+                    // the two writers see the round's messages in opposite orders
+                    let mut batch: Vec<IntakePacket> = (0..PER)
+                        .map(|i| {
+                            let t = 3600 * (r * PER + i) as i64;
+                            IntakePacket {
+                                bus_id: Some(format!("gw:1:1:{r}-{i}")),
+                                ..packet(t, vec![value("S1", "w01018", t, "1.5")])
+                            }
+                        })
+                        .collect();
+                    if w == 1 {
+                        batch.reverse();
+                    }
+                    barrier.wait();
+                    let st = s.commit(&batch).unwrap();
+                    assert_eq!(st.packets + st.duplicates, PER as u64);
+                    stored += st.packets;
+                }
+                stored
+            })
+        })
+        .collect();
+    let stored: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(stored, (ROUNDS * PER) as u64);
+    let s = b.open();
+    assert_eq!(s.archived(None, 0, i64::MAX).unwrap().len(), ROUNDS * PER);
+    assert_eq!(s.device_states().unwrap()[0].packets, (ROUNDS * PER) as u64);
 }
 
 // ---- backend specifics ----

@@ -435,6 +435,7 @@ fn packet(ms: i64, values: Vec<Measurement>) -> IntakePacket {
         values,
         deviations: vec![],
         answer: None,
+        bus_id: None,
     }
 }
 

@@ -196,7 +196,7 @@ pub fn bootstrap_admin(
     }
     let password = auth::random_password();
     let hash = auth::hash_password(&password, cheap).map_err(store::StoreError::Invalid)?;
-    let u = accounts.create_user(
+    let created = accounts.create_user(
         &NewUser {
             name: "admin".into(),
             display: "系统管理员".into(),
@@ -205,7 +205,14 @@ pub fn bootstrap_admin(
             pw_hash: hash,
         },
         auth::now_ms(),
-    )?;
+    );
+    let u = match created {
+        Ok(u) => u,
+        // Several nodes started together on one store (gateway and writer nodes of the intake
+        // bus): another one created the administrator first.
+        Err(_) if accounts.user_count()? > 0 => return Ok(None),
+        Err(e) => return Err(e),
+    };
     accounts.append_audit(
         auth::now_ms(),
         "system",

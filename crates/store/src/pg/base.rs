@@ -497,6 +497,66 @@ fn resolve_ids(
     Ok(ids)
 }
 
+/// Migration 2: the intake-bus message ids committed recently (`IntakePacket::bus_id`), so a
+/// message redelivered after a crash between commit and ack is not stored twice.
+pub(crate) const BUS_IDS_SCHEMA: &[&str] = &[r#"
+CREATE TABLE bus_ids(
+    id TEXT COLLATE "C" PRIMARY KEY,
+    committed_ms BIGINT NOT NULL
+);
+CREATE INDEX bus_ids_committed ON bus_ids(committed_ms);
+"#];
+
+const INSERT_BUS_IDS: &str = "INSERT INTO bus_ids(id, committed_ms)
+     SELECT id, $2 FROM unnest($1::text[]) AS t(id) ORDER BY id
+     ON CONFLICT (id) DO NOTHING RETURNING id";
+/// Skips rows another writer is deleting (or inserting): pruning never waits, so it cannot
+/// deadlock with a writer that waits for this one's new ids.
+const PRUNE_BUS_IDS: &str = "DELETE FROM bus_ids WHERE id IN (
+     SELECT id FROM bus_ids WHERE committed_ms < $1 ORDER BY committed_ms LIMIT $2
+     FOR UPDATE SKIP LOCKED)";
+
+/// Inside the commit's transaction: records the bus ids of `batch` (sorted: the lock order)
+/// and returns the packets not committed before when some were (`None`: store the whole
+/// batch). A writer committing the same message concurrently waits on the id's key until this
+/// transaction ends, then finds it and skips the packet. Prunes ids older than
+/// [`crate::BUS_ID_RETENTION_MS`], twice as many at most as this commit adds.
+fn skip_committed_bus_ids(
+    tx: &mut Transaction<'_>,
+    k: &mut Caches,
+    batch: &[IntakePacket],
+    duplicates: &mut u64,
+) -> Result<Option<Vec<IntakePacket>>> {
+    if batch.iter().all(|p| p.bus_id.is_none()) {
+        return Ok(None);
+    }
+    let now = now_ms();
+    let mut ids: Vec<&str> = batch.iter().filter_map(|p| p.bus_id.as_deref()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let st = stmt(&mut k.stmts, tx, INSERT_BUS_IDS)?;
+    let new: HashSet<String> = tx
+        .query(&st, &[&ids, &now])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut taken: HashSet<&str> = HashSet::new();
+    let mut fresh = Vec::with_capacity(batch.len());
+    for (i, p) in batch.iter().enumerate() {
+        match p.bus_id.as_deref() {
+            Some(id) if new.contains(id) && taken.insert(id) => fresh.push(i),
+            Some(_) => *duplicates += 1,
+            None => fresh.push(i),
+        }
+    }
+    let st = stmt(&mut k.stmts, tx, PRUNE_BUS_IDS)?;
+    tx.execute(
+        &st,
+        &[&(now - crate::BUS_ID_RETENTION_MS), &(2 * new.len() as i64)],
+    )?;
+    Ok((fresh.len() < batch.len()).then(|| fresh.iter().map(|&i| batch[i].clone()).collect()))
+}
+
 fn commit_batch(c: &mut Client, k: &mut Caches, batch: &[IntakePacket]) -> Result<CommitStats> {
     // Partitions first, each creation committed on its own: an empty partition is harmless if
     // this batch then fails, and the batch's transaction holds no table lock meanwhile.
@@ -516,6 +576,16 @@ fn commit_batch(c: &mut Client, k: &mut Caches, batch: &[IntakePacket]) -> Resul
     ensure_partitions(c, k, &months)?;
 
     let mut tx = c.transaction()?;
+    let mut duplicates = 0;
+    let fresh = skip_committed_bus_ids(&mut tx, k, batch, &mut duplicates)?;
+    let batch: &[IntakePacket] = fresh.as_deref().unwrap_or(batch);
+    if batch.is_empty() {
+        tx.commit()?;
+        return Ok(CommitStats {
+            duplicates,
+            ..CommitStats::default()
+        });
+    }
     let ids = resolve_ids(&mut tx, k, batch)?;
 
     // All values, sorted by key (the lock order), the last of a repeated key winning: one
@@ -542,6 +612,7 @@ fn commit_batch(c: &mut Client, k: &mut Caches, batch: &[IntakePacket]) -> Resul
     let stats = CommitStats {
         packets: batch.len() as u64,
         values: rows.len() as u64,
+        duplicates,
     };
     rows.sort_by_key(|r| (r.series, r.v.time)); // stable: batch order within a key
     let mut keep: Vec<&Row<'_>> = Vec::with_capacity(rows.len());

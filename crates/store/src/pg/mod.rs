@@ -62,6 +62,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             air_hours::SCHEMA,
         ],
     },
+    Migration {
+        version: 3,
+        name: "bus_ids",
+        sql: base::BUS_IDS_SCHEMA,
+    },
 ];
 
 /// Advisory lock key that serialises migrations across nodes ("qingshan" in ASCII).
