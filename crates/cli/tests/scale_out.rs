@@ -5,7 +5,7 @@
 //! counters), whatever the kill cut short.
 //!
 //! The store is the embedded one in a data folder the three nodes share (one machine), and
-//! PostgreSQL (a database of its own, dropped afterwards) once `PgStore` commits. The stream,
+//! PostgreSQL (a database of its own, dropped afterwards) once `--store postgres://…` opens. The stream,
 //! its subjects and consumer are unique to the run and deleted at the end.
 
 use std::collections::{HashMap, HashSet};
@@ -261,7 +261,7 @@ fn two_gateways_one_writer_gateway_killed_and_restarted_stores_every_acked_packe
 
 /// The same over PostgreSQL: `cargo test -p qingshan --test scale_out -- --ignored`.
 #[test]
-#[ignore = "needs PgStore::commit (the PostgreSQL store is being completed); then drop this"]
+#[ignore = "needs serve --store postgres://… (StoreConfig opens PostgreSQL once PgStore has the domain tables); then drop this line"]
 fn two_gateways_one_writer_over_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let db = store::pg::TempDb::new().unwrap();
