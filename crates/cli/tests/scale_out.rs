@@ -4,8 +4,8 @@
 //! device got a 9014 for must be stored, and no packet may be stored twice (archive and device
 //! counters), whatever the kill cut short.
 //!
-//! The store is the embedded one in a data folder the three nodes share (one machine), and
-//! PostgreSQL (a database of its own, dropped afterwards) once `--store postgres://…` opens. The stream,
+//! The store is PostgreSQL (a database of its own, dropped afterwards) and, in a second run, the
+//! embedded one in a data folder the three nodes share (one machine). The stream,
 //! its subjects and consumer are unique to the run and deleted at the end.
 
 use std::collections::{HashMap, HashSet};
@@ -259,9 +259,9 @@ fn two_gateways_one_writer_gateway_killed_and_restarted_stores_every_acked_packe
     );
 }
 
-/// The same over PostgreSQL: `cargo test -p qingshan --test scale_out -- --ignored`.
+/// The same over PostgreSQL (the multi-node test): two gateways and a writer into one
+/// database.
 #[test]
-#[ignore = "needs serve --store postgres://… (StoreConfig opens PostgreSQL once PgStore has the domain tables); then drop this line"]
 fn two_gateways_one_writer_over_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let db = store::pg::TempDb::new().unwrap();
