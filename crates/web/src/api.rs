@@ -347,7 +347,13 @@ fn air_day_json(d: &AirDay) -> Value {
 }
 
 pub async fn overview(State(s): State<AppState>, Extension(p): Extension<Principal>) -> Res {
-    let key = format!("{}:{}", p.role.as_str(), p.scope.as_deref().unwrap_or(""));
+    // The bureau roles see the same overview (every site and alarm, the plan): one entry.
+    let key = match p.role {
+        Role::Town | Role::Enterprise => {
+            format!("{}:{}", p.role.as_str(), p.scope.as_deref().unwrap_or(""))
+        }
+        _ => "bureau".to_string(),
+    };
     let st = s.clone();
     let body = s
         .overview_cache

@@ -50,7 +50,8 @@ pub struct AppState {
     pub cheap_hashing: bool,
     /// The profile's fleet (sites, outlets, generated restaurants), built once.
     pub fleet: Arc<Vec<profile::Site>>,
-    /// Overview JSON per scope (role + scope), kept [`OVERVIEW_TTL`] and computed once at a
+    /// Overview JSON per scope (the bureau roles share one; each town and enterprise its own),
+    /// kept [`OVERVIEW_TTL`] and computed once at a
     /// time per scope ([`flight::Flight`]: cold → one computation everyone waits for;
     /// expired → the stale copy while one refresh runs): the page every user opens first
     /// stays cheap under many clients.

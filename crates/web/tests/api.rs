@@ -1691,7 +1691,10 @@ async fn overview_is_computed_once_for_concurrent_clients() {
             .contains("qingshan_web_overview_computations_total 1\n"),
         "{m}"
     );
-    // Another scope is its own computation.
+    // Another bureau role shares it; a town is its own computation.
+    let plan = login(&e.app, "plan").await;
+    let (s, _, _) = call(&e.app, "GET", "/api/v1/overview", Some(&plan), None).await;
+    assert_eq!(s, StatusCode::OK);
     let t = login(&e.app, "town").await;
     let (s, _, _) = call(&e.app, "GET", "/api/v1/overview", Some(&t), None).await;
     assert_eq!(s, StatusCode::OK);
