@@ -149,7 +149,8 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-fn json_col(t: Option<String>) -> Option<serde_json::Value> {
+/// A JSON text column (text that is not JSON comes back a string); both stores.
+pub(crate) fn json_col(t: Option<String>) -> Option<serde_json::Value> {
     t.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
 }
 

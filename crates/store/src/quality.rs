@@ -94,7 +94,7 @@ impl MarkState {
             MarkState::Valid => "valid",
         }
     }
-    fn parse(s: &str) -> Option<MarkState> {
+    pub(crate) fn parse(s: &str) -> Option<MarkState> {
         match s {
             "invalid" => Some(MarkState::Invalid),
             "valid" => Some(MarkState::Valid),
@@ -281,7 +281,8 @@ pub(crate) fn marks_map(
     Ok(out)
 }
 
-fn blank(what: &str, v: &str) -> Result<()> {
+/// Refuses an empty reason or actor of an audit mark (both stores).
+pub(crate) fn blank(what: &str, v: &str) -> Result<()> {
     if v.trim().is_empty() {
         return Err(StoreError::Invalid(format!(
             "{what} is mandatory for an audit mark"
@@ -290,7 +291,8 @@ fn blank(what: &str, v: &str) -> Result<()> {
     Ok(())
 }
 
-fn describe(k: &ValueKey) -> String {
+/// A value's key for messages (both stores).
+pub(crate) fn describe(k: &ValueKey) -> String {
     format!(
         "site {} code {} field {} period {} time {}",
         k.site,
@@ -432,12 +434,7 @@ fn period_of(s: &str) -> rusqlite::Result<Period> {
     })
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use crate::pg::now_ms;
 
 impl QualityStore for crate::SqliteStore {
     fn mark_value(

@@ -158,11 +158,12 @@ pub trait SourcesStore: Store {
     fn fume_days(&self, site: Option<&str>, from_day: &str, to_day: &str) -> Result<Vec<FumeDay>>;
 }
 
-const HOUR_COLS: &str = "site, code, hour, value, measured, device_value, minutes_value, \
+pub(crate) const HOUR_COLS: &str = "site, code, hour, value, measured, device_value, minutes_value, \
     valid_minutes, origin, valid, flag, disagree, limit_value, exceeds, cou, cou_method, updated_ms";
-const EVENT_COLS: &str =
+pub(crate) const EVENT_COLS: &str =
     "site, code, start, last_hour, end_time, hours, peak, peak_multiple, limit_value, bound, updated_ms";
-const FUME_COLS: &str = "site, day, period, interval_s, readings, readings_over, hours_over, \
+pub(crate) const FUME_COLS: &str =
+    "site, day, period, interval_s, readings, readings_over, hours_over, \
     max_value, unpurified_readings, unpurified_minutes, unpurified_occurrences, \
     purifier_run_hours, last_maintenance, run_hours_after_maintenance, expected, with_data, \
     updated_ms";

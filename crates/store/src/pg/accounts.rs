@@ -72,10 +72,7 @@ fn user_row(r: &Row) -> Result<User> {
     })
 }
 
-/// A JSON text column as SQLite's store reads it (text that is not JSON comes back a string).
-fn json_col(t: Option<String>) -> Option<serde_json::Value> {
-    t.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
-}
+use crate::accounts::json_col;
 
 impl AccountStore for PgStore {
     fn create_user(&mut self, u: &NewUser, now_ms: i64) -> Result<User> {

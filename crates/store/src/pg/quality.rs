@@ -10,7 +10,8 @@ use postgres::types::ToSql;
 use super::domain::{and_eq, no_nul, upsert_all, vals};
 use super::{blocking, PgStore};
 use crate::quality::{
-    AuditEntry, AuditedValue, Finding, MarkState, QualityDay, QualityStore, ValueKey,
+    blank, describe, AuditEntry, AuditedValue, Finding, MarkState, QualityDay, QualityStore,
+    ValueKey,
 };
 use crate::{Result, StoreError};
 
@@ -81,37 +82,9 @@ const VALUE_ROW: &str = "SELECT m.series::BIGINT, m.received_ms::BIGINT
      WHERE s.site = $1 AND s.code = $2 AND s.field = $3 AND s.period = $4::BIGINT
        AND m.time = $5::BIGINT";
 
-fn blank(what: &str, v: &str) -> Result<()> {
-    if v.trim().is_empty() {
-        return Err(StoreError::Invalid(format!(
-            "{what} is mandatory for an audit mark"
-        )));
-    }
-    Ok(())
-}
-
-fn describe(k: &ValueKey) -> String {
-    format!(
-        "site {} code {} field {} period {} time {}",
-        k.site,
-        k.code,
-        k.field,
-        k.period,
-        model::format_beijing(k.time)
-    )
-}
-
 fn period_of(s: &str) -> Result<Period> {
     s.parse::<Period>()
         .map_err(|e| StoreError::Invalid(format!("period {s:?} in a quality table: {e}")))
-}
-
-fn parse_state(s: &str) -> Option<MarkState> {
-    match s {
-        "invalid" => Some(MarkState::Invalid),
-        "valid" => Some(MarkState::Valid),
-        _ => None,
-    }
 }
 
 impl PgStore {
@@ -364,7 +337,7 @@ impl QualityStore for PgStore {
                                 mn: r.try_get(7)?,
                             },
                             received_ms: r.try_get(8)?,
-                            mark: state.as_deref().and_then(parse_state),
+                            mark: state.as_deref().and_then(MarkState::parse),
                         })
                     })
                     .collect()

@@ -41,14 +41,7 @@ CREATE TABLE fume_days (
 );
 "#;
 
-const HOUR_COLS: &str = "site, code, hour, value, measured, device_value, minutes_value, \
-    valid_minutes, origin, valid, flag, disagree, limit_value, exceeds, cou, cou_method, updated_ms";
-const EVENT_COLS: &str =
-    "site, code, start, last_hour, end_time, hours, peak, peak_multiple, limit_value, bound, updated_ms";
-const FUME_COLS: &str = "site, day, period, interval_s, readings, readings_over, hours_over, \
-    max_value, unpurified_readings, unpurified_minutes, unpurified_occurrences, \
-    purifier_run_hours, last_maintenance, run_hours_after_maintenance, expected, with_data, \
-    updated_ms";
+use crate::sources::{EVENT_COLS, FUME_COLS, HOUR_COLS};
 
 fn hour_row(r: &Row) -> Result<SourceHour> {
     Ok(SourceHour {
