@@ -131,31 +131,10 @@ pub async fn mark(
         Some(Value::Bool(false)) => MarkState::Invalid,
         _ => return Err(bad("valid: required, true (有效) or false (无效)")),
     };
-    let entry = {
-        let (s, key, by) = (s.clone(), key.clone(), p.name.clone());
-        crate::blocking(move || {
-            let mut d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = d
-                .mark_value(&key, state, &reason, &by, now_ms())
-                .map_err(store_err)?;
-            catch_up(&s, &mut **d)?;
-            Ok(entry)
-        })
-        .await?
-    };
-    let after = entry_json(&entry);
-    audit(
-        &s,
-        &p.name,
-        "audit.mark",
-        &object_of(&key),
-        Some(json!({"mark": entry.before})),
-        Some(after.clone()),
-        &peer,
-    )?;
-    s.reports.invalidate("");
-    s.overview_cache.clear();
-    Ok((StatusCode::CREATED, Json(after)).into_response())
+    apply(&s, &p, &peer, key, "audit.mark", move |d, key, by| {
+        d.mark_value(key, state, &reason, by, now_ms())
+    })
+    .await
 }
 
 /// `POST /api/v1/audit-marks/unmark` `{site, code, field, period, time, reason}`: removes the
@@ -170,13 +149,30 @@ pub async fn unmark(
 ) -> Res {
     let key = value_key(&s, &body)?;
     let reason = reason_of(&body, "撤销审核标记")?;
+    apply(&s, &p, &peer, key, "audit.unmark", move |d, key, by| {
+        d.unmark_value(key, &reason, by, now_ms())
+    })
+    .await
+}
+
+/// Marks or unmarks one value (`change`) on the domain store, brings the quality findings up
+/// to date, records the change in the accounts audit log as `action`, and drops the cached
+/// reports and overview that read the audited view. 201 with the trail entry.
+async fn apply(
+    s: &AppState,
+    p: &Principal,
+    peer: &Peer,
+    key: ValueKey,
+    action: &str,
+    change: impl FnOnce(&mut dyn store::Backend, &ValueKey, &str) -> store::Result<AuditEntry>
+        + Send
+        + 'static,
+) -> Res {
     let entry = {
         let (s, key, by) = (s.clone(), key.clone(), p.name.clone());
         crate::blocking(move || {
             let mut d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = d
-                .unmark_value(&key, &reason, &by, now_ms())
-                .map_err(store_err)?;
+            let entry = change(&mut **d, &key, &by).map_err(store_err)?;
             catch_up(&s, &mut **d)?;
             Ok(entry)
         })
@@ -184,13 +180,13 @@ pub async fn unmark(
     };
     let after = entry_json(&entry);
     audit(
-        &s,
+        s,
         &p.name,
-        "audit.unmark",
+        action,
         &object_of(&key),
         Some(json!({"mark": entry.before})),
         Some(after.clone()),
-        &peer,
+        peer,
     )?;
     s.reports.invalidate("");
     s.overview_cache.clear();
