@@ -135,13 +135,22 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .open()
         .with_context(|| format!("opening the {}", cfg.describe()))?;
     let reader: Box<dyn Store> = cfg.clone().with_cache_mib(64).open()?;
+    // The registry reloads every 10 s and on an unknown MN (at most once a second): one
+    // connection kept for it (reopened after an error), not a new one — on PostgreSQL a
+    // connect also runs the migration check — per reload.
     let devices_from = cfg.clone().with_fsync(false).with_cache_mib(2);
+    let conn: std::sync::Mutex<Option<Box<dyn store::Backend>>> = std::sync::Mutex::new(None);
     let registry = Arc::new(
         Registry::new(Box::new(move || {
-            devices_from
-                .open()
-                .and_then(|s| s.devices())
-                .map_err(|e| e.to_string())
+            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            if conn.is_none() {
+                *conn = Some(devices_from.open().map_err(|e| e.to_string())?);
+            }
+            let r = conn.as_ref().map(|s| s.devices()).expect("opened above");
+            if r.is_err() {
+                *conn = None;
+            }
+            r.map_err(|e| e.to_string())
         }))
         .map_err(|e| anyhow::anyhow!("loading devices: {e}"))?,
     );
