@@ -589,10 +589,9 @@ impl Device {
         };
         while out.len() < OUT_MAX {
             let room = self.pending.len() < window;
+            // A resend is already in flight (counted in `pending`): it needs no free slot.
+            // Waiting for one would wait forever once the whole window awaits resends.
             if let Some(&qn) = self.resend.front() {
-                if !room && !ctx.cfg.burst {
-                    break;
-                }
                 self.resend.pop_front();
                 if let Some(p) = self.pending.get(&qn) {
                     let (up, t) = (p.up, p.t);
