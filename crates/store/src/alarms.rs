@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS alarms(
     handling TEXT,
     created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL,
-    version INTEGER NOT NULL DEFAULT 0
+    version INTEGER NOT NULL DEFAULT 0,
+    late INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alarms_active ON alarms(rule, site, pollutant) WHERE active = 1;
 CREATE INDEX IF NOT EXISTS alarms_status ON alarms(status, deadline_ms);
@@ -240,6 +241,9 @@ pub struct Alarm {
     pub updated_ms: i64,
     /// Optimistic-concurrency version (bumped by every save).
     pub version: i64,
+    /// Raised from late or back-filled data (补传): its first occurrence was judged well after
+    /// the hour it is about (docs/engine-alarms.md, "Late and back-filled data").
+    pub late: bool,
 }
 
 impl Alarm {
@@ -277,6 +281,7 @@ impl Alarm {
             "overdue": self.overdue,
             "handling": self.handling,
             "updated_at": t(self.updated_ms),
+            "late": self.late,
         })
     }
 }
@@ -402,7 +407,12 @@ pub trait AlarmStore: Store {
 
 const ALARM_COLUMNS: &str = "id, rule, site, pollutant, severity, title, detail, status, active, \
     first_seen_ms, last_seen_ms, cleared_ms, value, peak, peak_ms, limit_value, count, assignee, \
-    deadline_ms, overdue, escalated_deadline_ms, handling, created_ms, updated_ms, version";
+    deadline_ms, overdue, escalated_deadline_ms, handling, created_ms, updated_ms, version, late";
+
+/// Columns added after the first release, with their declaration: added to an existing data
+/// folder's `alarms` table when the store opens (new ones get them from [`SCHEMA`]).
+pub(crate) const ADDED_COLUMNS: &[(&str, &str, &str)] =
+    &[("alarms", "late", "INTEGER NOT NULL DEFAULT 0")];
 
 fn alarm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alarm> {
     let conv = |i: usize, e: StoreError| {
@@ -445,6 +455,7 @@ fn alarm_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alarm> {
         created_ms: r.get(22)?,
         updated_ms: r.get(23)?,
         version: r.get(24)?,
+        late: r.get::<_, i64>(25)? != 0,
     })
 }
 
@@ -583,9 +594,9 @@ impl AlarmStore for crate::SqliteStore {
                 "INSERT INTO alarms(rule, site, pollutant, severity, title, detail, status, active,
                    first_seen_ms, last_seen_ms, cleared_ms, value, peak, peak_ms, limit_value, count,
                    assignee, deadline_ms, overdue, escalated_deadline_ms, handling, created_ms,
-                   updated_ms, version)
+                   updated_ms, version, late)
                  VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,
-                   ?22,?23,1)",
+                   ?22,?23,1,?24)",
                 params![
                     a.rule,
                     a.site,
@@ -610,6 +621,7 @@ impl AlarmStore for crate::SqliteStore {
                     handling,
                     a.created_ms,
                     a.updated_ms,
+                    a.late as i64,
                 ],
             );
             match r {
@@ -622,7 +634,8 @@ impl AlarmStore for crate::SqliteStore {
                 "UPDATE alarms SET severity=?1, title=?2, detail=?3, status=?4, active=?5,
                    first_seen_ms=?6, last_seen_ms=?7, cleared_ms=?8, value=?9, peak=?10, peak_ms=?11,
                    limit_value=?12, count=?13, assignee=?14, deadline_ms=?15, overdue=?16,
-                   escalated_deadline_ms=?17, handling=?18, updated_ms=?19, version=version+1
+                   escalated_deadline_ms=?17, handling=?18, updated_ms=?19, version=version+1,
+                   late=?22
                  WHERE id=?20 AND version=?21",
                 params![
                     a.severity.as_str(),
@@ -646,6 +659,7 @@ impl AlarmStore for crate::SqliteStore {
                     a.updated_ms,
                     a.id,
                     a.version,
+                    a.late as i64,
                 ],
             );
             match r {

@@ -206,6 +206,18 @@ impl SqliteStore {
         for domain in crate::DOMAIN_SCHEMAS {
             conn.execute_batch(domain)?;
         }
+        // Columns added since a data folder was created: `CREATE TABLE IF NOT EXISTS` left
+        // its older table as it was.
+        for (table, column, decl) in crate::alarms::ADDED_COLUMNS {
+            let has: bool = conn.query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+                [table, column],
+                |r| r.get(0),
+            )?;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+            }
+        }
         let version: Option<i64> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key='schema_version'",

@@ -98,6 +98,7 @@ contract!(
     audited_values_stream_in_order_and_stop_cleanly,
     findings_and_quality_days,
     one_active_alarm_per_key_and_versions,
+    late_alarms_round_trip_and_older_stores_gain_the_column,
     concurrent_writers_keep_one_active_alarm_and_every_raise,
     alarm_lists_steps_and_overdue,
     notification_outbox,
@@ -892,7 +893,50 @@ fn new_alarm(rule: &str, site: &str, pollutant: Option<&str>, ms: i64) -> Alarm 
         created_ms: ms,
         updated_ms: ms,
         version: 0,
+        late: false,
     }
+}
+
+/// `late` (补传) is stored, updated, shown in the JSON, and a store created before the column
+/// existed gains it (false for the alarms it held) when it is opened again: SQLite adds the
+/// column at open, PostgreSQL by migration 4.
+fn late_alarms_round_trip_and_older_stores_gain_the_column<S: Backend>(s: &mut S, env: &Env) {
+    let mut late = new_alarm("exceedance", "WS-1", Some("w01018"), 1000);
+    late.late = true;
+    late.active = false;
+    late.cleared_ms = Some(2000);
+    let id = s.save_alarm(&late, &[], &[]).unwrap().unwrap();
+    let back = s.alarm(id).unwrap().unwrap();
+    assert!(back.late);
+    assert_eq!(back.to_json()["late"], serde_json::json!(true));
+    let on_time = s
+        .save_alarm(
+            &new_alarm("exceedance", "WS-1", Some("w01018"), 3000),
+            &[],
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+    let mut a = s.alarm(on_time).unwrap().unwrap();
+    assert!(!a.late);
+    assert_eq!(a.to_json()["late"], serde_json::json!(false));
+    a.late = true;
+    s.save_alarm(&a, &[], &[]).unwrap().unwrap();
+    assert!(s.alarm(on_time).unwrap().unwrap().late, "an update stores it");
+
+    // An installation from before the column: drop it (and, on PostgreSQL, forget migration
+    // 4), then open the store again as the upgraded binary would.
+    (env.raw)("ALTER TABLE alarms DROP COLUMN late").unwrap();
+    let _ = (env.raw)("DELETE FROM schema_migrations WHERE version = 4");
+    let reopened = (env.open)();
+    let old = reopened.alarm(id).unwrap().unwrap();
+    assert!(!old.late, "alarms of an older store were not late");
+    assert_eq!(old.first_seen_ms, 1000);
+    assert_eq!(
+        (env.raw)(&format!("UPDATE alarms SET late = (1 = 1) WHERE id = {id}")),
+        Ok(1),
+        "the column is back"
+    );
 }
 
 fn step(action: &str, from: Option<&str>, to: &str, ms: i64) -> AlarmStep {

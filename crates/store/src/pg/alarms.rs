@@ -74,7 +74,11 @@ CREATE INDEX alarm_outbox_due ON alarm_outbox(status, next_attempt_ms);
 
 const ALARM_COLUMNS: &str = "id, rule, site, pollutant, severity, title, detail, status, active, \
     first_seen_ms, last_seen_ms, cleared_ms, value, peak, peak_ms, limit_value, count, assignee, \
-    deadline_ms, overdue, escalated_deadline_ms, handling, created_ms, updated_ms, version";
+    deadline_ms, overdue, escalated_deadline_ms, handling, created_ms, updated_ms, version, late";
+
+/// Migration 4: alarms raised from late or back-filled data (`Alarm::late`).
+pub(crate) const LATE_SCHEMA: &str =
+    "ALTER TABLE alarms ADD COLUMN IF NOT EXISTS late BOOLEAN NOT NULL DEFAULT FALSE";
 
 const NOTIFICATION_COLUMNS: &str = "id, alarm_id, event, body, created_ms, status, attempts, \
     next_attempt_ms, last_attempt_ms, last_error, sent_ms, coalesced_into";
@@ -114,6 +118,7 @@ fn alarm_from_row(r: &Row) -> Result<Alarm> {
         created_ms: r.try_get(22)?,
         updated_ms: r.try_get(23)?,
         version: r.try_get(24)?,
+        late: r.try_get(25)?,
     })
 }
 
@@ -273,9 +278,9 @@ impl AlarmStore for PgStore {
                     "INSERT INTO alarms(rule, site, pollutant, severity, title, detail, status,
                        active, first_seen_ms, last_seen_ms, cleared_ms, value, peak, peak_ms,
                        limit_value, count, assignee, deadline_ms, overdue, escalated_deadline_ms,
-                       handling, created_ms, updated_ms, version)
+                       handling, created_ms, updated_ms, version, late)
                      VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,
-                       $20,$21,$22,$23,1)
+                       $20,$21,$22,$23,1,$24)
                      RETURNING id",
                     &[
                         &a.rule,
@@ -301,6 +306,7 @@ impl AlarmStore for PgStore {
                         &handling,
                         &a.created_ms,
                         &a.updated_ms,
+                        &a.late,
                     ],
                 );
                 match r {
@@ -314,7 +320,7 @@ impl AlarmStore for PgStore {
                        first_seen_ms=$6, last_seen_ms=$7, cleared_ms=$8, value=$9, peak=$10,
                        peak_ms=$11, limit_value=$12, count=$13, assignee=$14, deadline_ms=$15,
                        overdue=$16, escalated_deadline_ms=$17, handling=$18, updated_ms=$19,
-                       version=version+1
+                       version=version+1, late=$22
                      WHERE id=$20 AND version=$21",
                     &[
                         &a.severity.as_str(),
@@ -338,6 +344,7 @@ impl AlarmStore for PgStore {
                         &a.updated_ms,
                         &a.id,
                         &a.version,
+                        &a.late,
                     ],
                 );
                 match r {

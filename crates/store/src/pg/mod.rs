@@ -67,6 +67,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "bus_ids",
         sql: base::BUS_IDS_SCHEMA,
     },
+    Migration {
+        version: 4,
+        name: "alarms_late",
+        sql: &[alarms::LATE_SCHEMA],
+    },
 ];
 
 /// Advisory lock key that serialises migrations across nodes ("qingshan" in ASCII).
