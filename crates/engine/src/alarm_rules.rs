@@ -162,7 +162,17 @@ pub struct AlarmConfig {
     /// Set by [`AlarmConfig::from_profile`] when the profile's water sites are invalid;
     /// [`AlarmEngine::new`] refuses the config with it.
     pub profile_error: Option<String>,
+    /// An hour value judged more than this many seconds after its hour ended is late data
+    /// (补传): the alarm it raises is marked `late` (default 3600 s: hour data arrive within
+    /// minutes of the hour's end).
+    pub late_after_s: i64,
+    /// Hours older than this many seconds before the judgement raise nothing (their
+    /// exceedances are in the sources engine's events and the reports); default 7 days.
+    pub late_horizon_s: i64,
 }
+
+/// Default [`AlarmConfig::late_horizon_s`]: 7 days.
+pub const LATE_HORIZON_S: i64 = 7 * 86_400;
 
 impl Default for AlarmConfig {
     fn default() -> Self {
@@ -174,6 +184,8 @@ impl Default for AlarmConfig {
             water: None,
             data_anomaly: true,
             profile_error: None,
+            late_after_s: 3600,
+            late_horizon_s: LATE_HORIZON_S,
         }
     }
 }
@@ -247,6 +259,14 @@ pub struct AlarmEngine {
     aqi_sites: BTreeSet<String>,
     water: Option<WaterEngine>,
     data_anomaly: bool,
+    late_after_s: i64,
+    late_horizon_s: i64,
+}
+
+/// The watermark of the newest hour of (outlet, pollutant) the hour rules judged in time
+/// order; an hour at or before it is an out-of-order back-fill.
+fn judged_key(site: &str, code: &str) -> String {
+    format!("{WATERMARK}.hour/{site}/{code}")
 }
 
 fn dec(v: f64) -> Option<Decimal> {
@@ -261,6 +281,20 @@ fn value_of(m: &Measurement) -> Option<Decimal> {
     Decimal::from_str(m.text.trim())
         .ok()
         .or_else(|| dec(m.value))
+}
+
+/// The permit limit of an outlet pollutant as the standards crate judges it.
+fn permit(l: &OutletLimit) -> PollutantLimit {
+    PollutantLimit {
+        pollutant: l.pollutant.clone(),
+        unit: l.unit.clone(),
+        max: l.upper.and_then(dec),
+        min: l.lower.and_then(dec),
+        range: None,
+        reference_o2_pct: None,
+        conditions: Vec::new(),
+        note: None,
+    }
 }
 
 fn fmt_num(v: f64) -> String {
@@ -284,6 +318,13 @@ impl AlarmEngine {
                 "alarm config: offline multiple and hour_only_s must be at least 1".into(),
             ));
         }
+        if cfg.late_after_s < 0 || cfg.late_horizon_s < 3600 {
+            return Err(EngineError::Invalid(format!(
+                "alarm config: late_after_s {} must not be negative and late_horizon_s {} must \
+                 be at least one hour",
+                cfg.late_after_s, cfg.late_horizon_s
+            )));
+        }
         let mut limits = HashMap::new();
         for l in cfg.outlets {
             if l.upper.is_none() && l.lower.is_none() {
@@ -298,6 +339,8 @@ impl AlarmEngine {
             aqi_sites: cfg.aqi_sites.into_iter().collect(),
             water: cfg.water,
             data_anomaly: cfg.data_anomaly,
+            late_after_s: cfg.late_after_s,
+            late_horizon_s: cfg.late_horizon_s,
         })
     }
 
@@ -413,16 +456,21 @@ impl AlarmEngine {
             // Time order per pollutant, so the last hour decides what stays raised.
             let mut ordered: Vec<_> = vals.into_iter().collect();
             ordered.sort_by(|a, b| (a.0 .1, &a.0 .0).cmp(&(b.0 .1, &b.0 .0)));
-            // A late or resent hour older than the newest stored hour of its pollutant does
-            // not change what the newest hour decided (a resend after a lost ack would
-            // otherwise re-raise an alarm the current hour had cleared).
-            let mut newest: BTreeMap<String, Option<i64>> = BTreeMap::new();
+            // Older than the horizon: no alarm (the sources engine's events and the reports
+            // keep them).
+            let oldest = now_ms.div_euclid(1000) - self.late_horizon_s;
+            ordered.retain(|((_, time), _)| *time >= oldest);
+            // Per pollutant the newest hour judged in time order. A later hour continues the
+            // condition (raise / clear, as live data would, marked late when it came late);
+            // an hour at or before it is a resend or an out-of-order back-fill, which can only
+            // add a past exceedance and never changes what the newer hours decided.
+            let mut judged: BTreeMap<String, (Option<i64>, Option<i64>)> = BTreeMap::new();
             for ((code, _), _) in &ordered {
-                if !newest.contains_key(code) {
-                    newest.insert(code.clone(), store.latest_time(site, code, Period::Hour)?);
+                if !judged.contains_key(code) {
+                    let j = store.watermark(&judged_key(site, code))?;
+                    judged.insert(code.clone(), (j, j));
                 }
             }
-            ordered.retain(|((code, time), _)| newest[code].is_none_or(|n| *time >= n));
             let mut alarms = Alarms::with_clock(&mut *store, now_ms);
             for ((code, time), (avg, zs)) in ordered {
                 let Some(limit) = self.limits.get(&(site.to_string(), code.clone())) else {
@@ -435,14 +483,121 @@ impl AlarmEngine {
                 };
                 let Some(v) = value_of(&m) else { continue };
                 st.hours += 1;
-                self.judge_one(&mut alarms, limit, &m, v, corrected, time, st)?;
+                let late = now_ms.div_euclid(1000) - (time + 3600) > self.late_after_s;
+                let j = judged.get_mut(&code).expect("read above");
+                if j.1.is_none_or(|n| time > n) {
+                    let first = j.1.is_none();
+                    j.1 = Some(time);
+                    self.judge_one(&mut alarms, limit, &m, v, corrected, time, late, first, st)?;
+                } else {
+                    self.judge_past(&mut alarms, limit, &m, v, corrected, time, st)?;
+                }
+            }
+            drop(alarms);
+            for (code, (before, after)) in judged {
+                if let Some(t) = after.filter(|_| after != before) {
+                    store.set_watermark(&judged_key(site, &code), t)?;
+                }
             }
         }
         Ok(())
     }
 
+    /// The exceedance verdict of an hour: `None` when it complies, else severity and detail.
+    fn exceedance(
+        l: &OutletLimit,
+        limit: &PollutantLimit,
+        m: &Measurement,
+        v: Decimal,
+        corrected: bool,
+        time: i64,
+    ) -> Option<(Severity, String)> {
+        if limit.complies(v) {
+            return None;
+        }
+        let when = model::format_beijing(time);
+        let kind = if corrected { "折算" } else { "实测" };
+        Some(match limit.exceedance_multiple(v) {
+            Some(x) => {
+                let sev = if x < Decimal::ONE {
+                    Severity::Warning
+                } else if x < Decimal::from(3) {
+                    Severity::Major
+                } else {
+                    Severity::Critical
+                };
+                (
+                    sev,
+                    format!(
+                        "{when} 小时{kind}浓度 {} {}，超过许可限值 {} {}，超标 {} 倍",
+                        m.text,
+                        l.unit,
+                        fmt_num(l.upper.unwrap_or_default()),
+                        l.unit,
+                        x.round_dp(2)
+                    ),
+                )
+            }
+            None => (
+                Severity::Warning,
+                format!(
+                    "{when} 小时{kind}值 {} {}，超出许可范围（下限 {}，上限 {}）",
+                    m.text,
+                    l.unit,
+                    l.lower.map(fmt_num).unwrap_or("—".into()),
+                    l.upper.map(fmt_num).unwrap_or("—".into())
+                ),
+            ),
+        })
+    }
+
+    fn exceedance_input(
+        l: &OutletLimit,
+        m: &Measurement,
+        severity: Severity,
+        detail: String,
+        time: i64,
+    ) -> AlarmInput {
+        AlarmInput {
+            rule: rule::EXCEEDANCE.into(),
+            site: l.site.clone(),
+            pollutant: Some(l.pollutant.clone()),
+            severity,
+            title: format!("{} {}超标", l.site, l.name),
+            detail,
+            value: Some(m.value),
+            limit: l.upper.or(l.lower),
+            at_ms: time * 1000,
+        }
+    }
+
+    /// The alarms of (exceedance, outlet, pollutant) whose span contains `at_ms` or borders on
+    /// it (the hour before its first or after its last occurrence).
+    fn exceedance_alarms_near(
+        alarms: &mut Alarms<'_>,
+        l: &OutletLimit,
+        at_ms: i64,
+    ) -> Result<Vec<store::alarms::Alarm>> {
+        Ok(alarms
+            .store()
+            .alarms(&AlarmFilter {
+                site: Some(l.site.clone()),
+                rule: Some(rule::EXCEEDANCE.into()),
+                ..AlarmFilter::default()
+            })?
+            .into_iter()
+            .filter(|a| a.pollutant.as_deref() == Some(l.pollutant.as_str()))
+            .filter(|a| a.first_seen_ms - 3_600_000 <= at_ms && at_ms <= a.last_seen_ms + 3_600_000)
+            .collect())
+    }
+
+    /// An hour at or before the newest one judged (a resend, or a back-fill of a gap after
+    /// newer hours were judged): an exceedance not yet counted joins the alarm it borders on,
+    /// or becomes a past alarm of its own (late, inactive, ended with its hour). A compliant
+    /// hour, or one inside an alarm's span (already counted), changes nothing; pre-warnings
+    /// are about what comes next and are not raised for the past.
     #[allow(clippy::too_many_arguments)]
-    fn judge_one(
+    fn judge_past(
         &self,
         alarms: &mut Alarms<'_>,
         l: &OutletLimit,
@@ -452,20 +607,55 @@ impl AlarmEngine {
         time: i64,
         st: &mut RuleStats,
     ) -> Result<()> {
-        let limit = PollutantLimit {
-            pollutant: l.pollutant.clone(),
-            unit: l.unit.clone(),
-            max: l.upper.and_then(dec),
-            min: l.lower.and_then(dec),
-            range: None,
-            reference_o2_pct: None,
-            conditions: Vec::new(),
-            note: None,
+        let limit = permit(l);
+        let Some((severity, detail)) = Self::exceedance(l, &limit, m, v, corrected, time) else {
+            return Ok(());
         };
         let at_ms = time * 1000;
-        let when = model::format_beijing(time);
-        let kind = if corrected { "折算" } else { "实测" };
-        let vf = m.value;
+        let near = Self::exceedance_alarms_near(alarms, l, at_ms)?;
+        if near
+            .iter()
+            .any(|a| a.first_seen_ms <= at_ms && at_ms <= a.last_seen_ms)
+        {
+            return Ok(());
+        }
+        let input = Self::exceedance_input(l, m, severity, detail, time);
+        let end_ms = at_ms + 3_600_000;
+        match near.iter().find(|a| a.active).or(near.first()) {
+            Some(a) if a.active => {
+                alarms.raise(input)?;
+            }
+            Some(a) => {
+                alarms.extend_past(a.id, input, end_ms)?;
+            }
+            None => {
+                alarms.record_past(input, end_ms)?;
+            }
+        }
+        st.raised += 1;
+        Ok(())
+    }
+
+    /// An hour after the newest one judged: raises or clears the exceedance and the
+    /// pre-warning. `late`: the hour came late (补传) — an alarm it opens is marked late, and
+    /// no pre-warning is raised for it (a warning about the past warns nobody). `first`: the
+    /// first hour judged for the pollutant (a store from before the per-pollutant watermark):
+    /// an exceedance already inside an alarm's span is not counted twice.
+    #[allow(clippy::too_many_arguments)]
+    fn judge_one(
+        &self,
+        alarms: &mut Alarms<'_>,
+        l: &OutletLimit,
+        m: &Measurement,
+        v: Decimal,
+        corrected: bool,
+        time: i64,
+        late: bool,
+        first: bool,
+        st: &mut RuleStats,
+    ) -> Result<()> {
+        let limit = permit(l);
+        let at_ms = time * 1000;
         let key = |r: &str| (r.to_string(), l.site.clone(), l.pollutant.clone());
         let clear = |alarms: &mut Alarms<'_>, r: &str, st: &mut RuleStats| -> Result<()> {
             let (r, s, p) = key(r);
@@ -474,80 +664,96 @@ impl AlarmEngine {
             }
             Ok(())
         };
-        if !limit.complies(v) {
-            let (severity, detail) = match limit.exceedance_multiple(v) {
-                Some(x) => {
-                    let sev = if x < Decimal::ONE {
-                        Severity::Warning
-                    } else if x < Decimal::from(3) {
-                        Severity::Major
-                    } else {
-                        Severity::Critical
-                    };
-                    (
-                        sev,
-                        format!(
-                            "{when} 小时{kind}浓度 {} {}，超过许可限值 {} {}，超标 {} 倍",
-                            m.text,
-                            l.unit,
-                            fmt_num(l.upper.unwrap_or_default()),
-                            l.unit,
-                            x.round_dp(2)
-                        ),
-                    )
+        if let Some((severity, detail)) = Self::exceedance(l, &limit, m, v, corrected, time) {
+            let counted = first
+                && Self::exceedance_alarms_near(alarms, l, at_ms)?
+                    .iter()
+                    .any(|a| a.first_seen_ms <= at_ms && at_ms <= a.last_seen_ms);
+            if !counted {
+                let input = Self::exceedance_input(l, m, severity, detail, time);
+                if late {
+                    alarms.raise_late(input)?;
+                } else {
+                    alarms.raise(input)?;
                 }
-                None => (
-                    Severity::Warning,
-                    format!(
-                        "{when} 小时{kind}值 {} {}，超出许可范围（下限 {}，上限 {}）",
-                        m.text,
-                        l.unit,
-                        l.lower.map(fmt_num).unwrap_or("—".into()),
-                        l.upper.map(fmt_num).unwrap_or("—".into())
-                    ),
-                ),
-            };
-            alarms.raise(AlarmInput {
-                rule: rule::EXCEEDANCE.into(),
-                site: l.site.clone(),
-                pollutant: Some(l.pollutant.clone()),
-                severity,
-                title: format!("{} {}超标", l.site, l.name),
-                detail,
-                value: Some(vf),
-                limit: l.upper.or(l.lower),
-                at_ms,
-            })?;
-            st.raised += 1;
+                st.raised += 1;
+            }
             clear(alarms, rule::PRE_WARNING, st)?;
             return Ok(());
         }
-        let warn = limit.max.is_some_and(|mx| v >= mx * self.share);
-        if warn {
-            let upper = l.upper.unwrap_or_default();
-            alarms.raise(AlarmInput {
-                rule: rule::PRE_WARNING.into(),
-                site: l.site.clone(),
-                pollutant: Some(l.pollutant.clone()),
-                severity: Severity::Info,
-                title: format!("{} {}接近限值（预警）", l.site, l.name),
-                detail: format!(
-                    "{when} 小时{kind}浓度 {} {}，达到许可限值 {} {} 的 {}%",
-                    m.text,
-                    l.unit,
-                    fmt_num(upper),
-                    l.unit,
-                    (v / limit.max.unwrap_or(Decimal::ONE) * Decimal::from(100)).round_dp(1)
-                ),
-                value: Some(vf),
-                limit: l.upper,
-                at_ms,
-            })?;
-            st.raised += 1;
-        } else {
-            clear(alarms, rule::PRE_WARNING, st)?;
+        match self.pre_warning(l, v, &m.text) {
+            Some((edge, detail)) if !late => {
+                let when = model::format_beijing(time);
+                let kind = if corrected { "折算" } else { "实测" };
+                alarms.raise(AlarmInput {
+                    rule: rule::PRE_WARNING.into(),
+                    site: l.site.clone(),
+                    pollutant: Some(l.pollutant.clone()),
+                    severity: Severity::Info,
+                    title: format!("{} {}接近限值（预警）", l.site, l.name),
+                    detail: format!("{when} 小时{kind}{detail}"),
+                    value: Some(m.value),
+                    limit: Some(edge),
+                    at_ms,
+                })?;
+                st.raised += 1;
+            }
+            _ => clear(alarms, rule::PRE_WARNING, st)?,
         }
         clear(alarms, rule::EXCEEDANCE, st)
+    }
+
+    /// Whether a compliant value is close enough to the permit's edge to pre-warn: the edge
+    /// approached and the wording of the detail (after "小时折算/实测").
+    ///
+    /// - Upper limit only (concentrations): `v ≥ share × upper` (e.g. ≥ 40 of 50 mg/m³).
+    /// - A range (pH 6–9, GB 8978-1996 Table 4): within `(1 − share) × (upper − lower)` of
+    ///   either edge — for pH 6–9 and share 0.8 a band of 0.6: `v ≥ 8.4` or `v ≤ 6.6`. The
+    ///   upper limit's percentage means nothing for a range: 80 % of 9 is 7.2, neutral water.
+    /// - Lower limit only: within `(1 − share) × lower` above it.
+    fn pre_warning(&self, l: &OutletLimit, v: Decimal, text: &str) -> Option<(f64, String)> {
+        let one = Decimal::ONE;
+        let (upper, lower) = (l.upper.and_then(dec), l.lower.and_then(dec));
+        let n = |x: Decimal| fmt_num(f64::try_from(x).unwrap_or_default());
+        match (lower, upper) {
+            (Some(lo), Some(hi)) => {
+                let band = (one - self.share) * (hi - lo);
+                let range = format!("（许可范围 {}–{}，预警带 {}）", n(lo), n(hi), n(band));
+                if v >= hi - band {
+                    Some((
+                        l.upper.unwrap_or_default(),
+                        format!("值 {} {}，接近许可上限 {}{range}", text, l.unit, n(hi)),
+                    ))
+                } else if v <= lo + band {
+                    Some((
+                        l.lower.unwrap_or_default(),
+                        format!("值 {} {}，接近许可下限 {}{range}", text, l.unit, n(lo)),
+                    ))
+                } else {
+                    None
+                }
+            }
+            (None, Some(hi)) => (v >= hi * self.share).then(|| {
+                (
+                    l.upper.unwrap_or_default(),
+                    format!(
+                        "浓度 {} {}，达到许可限值 {} {} 的 {}%",
+                        text,
+                        l.unit,
+                        n(hi),
+                        l.unit,
+                        (v / hi * Decimal::from(100)).round_dp(1)
+                    ),
+                )
+            }),
+            (Some(lo), None) => (v <= lo + (one - self.share) * lo).then(|| {
+                (
+                    l.lower.unwrap_or_default(),
+                    format!("值 {} {}，接近许可下限 {}", text, l.unit, n(lo)),
+                )
+            }),
+            (None, None) => None,
+        }
     }
 
     fn judge_days(

@@ -204,6 +204,15 @@ fn step(
     }
 }
 
+/// The note of a `raised` step: the detail, prefixed 补传数据 for late data.
+fn raised_note(i: &AlarmInput, late: bool) -> String {
+    if late {
+        format!("补传数据：{}", i.detail)
+    } else {
+        i.detail.clone()
+    }
+}
+
 fn note(event: &str) -> NewNotification {
     NewNotification {
         event: event.into(),
@@ -254,6 +263,16 @@ impl<'a> Alarms<'a> {
 
     /// Raises an alarm: updates the active alarm of (rule, site, pollutant) or creates one.
     pub fn raise(&mut self, i: AlarmInput) -> Result<RaiseOutcome> {
+        self.raise_as(i, false)
+    }
+
+    /// [`Alarms::raise`] for an occurrence judged from late or back-filled data (补传): an
+    /// alarm it creates is marked `late` (an active alarm it updates keeps its mark).
+    pub fn raise_late(&mut self, i: AlarmInput) -> Result<RaiseOutcome> {
+        self.raise_as(i, true)
+    }
+
+    fn raise_as(&mut self, i: AlarmInput, late: bool) -> Result<RaiseOutcome> {
         if i.rule.trim().is_empty() || i.site.trim().is_empty() {
             return Err(EngineError::Invalid(format!(
                 "raise: rule and site must not be empty (rule {:?}, site {:?})",
@@ -293,8 +312,9 @@ impl<'a> Alarms<'a> {
                         created_ms: now,
                         updated_ms: now,
                         version: 0,
+                        late,
                     };
-                    let s = step(&a, now, "raised", SYSTEM, None, i.detail.clone());
+                    let s = step(&a, now, "raised", SYSTEM, None, raised_note(&i, late));
                     (a, vec![s], vec![note("raised")], true, false)
                 }
                 Some(mut a) => {
@@ -367,7 +387,9 @@ impl<'a> Alarms<'a> {
             a.active = false;
             a.cleared_ms = Some(at_ms);
             a.updated_ms = now;
-            if matches!(a.status, AlarmStatus::New | AlarmStatus::Acknowledged) {
+            // A late alarm was never seen while its condition lasted: it stays in the workbench
+            // (new / acknowledged) instead of being auto-cleared.
+            if matches!(a.status, AlarmStatus::New | AlarmStatus::Acknowledged) && !a.late {
                 a.status = AlarmStatus::Cleared;
             }
             let s = step(
@@ -384,6 +406,94 @@ impl<'a> Alarms<'a> {
         }
         Err(EngineError::Invalid(format!(
             "clear {rule} {site} {pollutant:?}: concurrent updates kept conflicting"
+        )))
+    }
+
+    /// Records an occurrence that lies in the past of what was already judged (an out-of-order
+    /// back-fill, 补传): a new alarm that is `late`, not active (newer data decided the
+    /// current state) and ended at `end_ms`, status `new` so that someone looks at it. Its
+    /// raise is notified like any other.
+    pub fn record_past(&mut self, i: AlarmInput, end_ms: i64) -> Result<i64> {
+        let now = self.now();
+        let a = Alarm {
+            id: 0,
+            rule: i.rule.clone(),
+            site: i.site.clone(),
+            pollutant: i.pollutant.clone(),
+            severity: i.severity,
+            title: i.title.clone(),
+            detail: i.detail.clone(),
+            status: AlarmStatus::New,
+            active: false,
+            first_seen_ms: i.at_ms,
+            last_seen_ms: i.at_ms,
+            cleared_ms: Some(end_ms),
+            value: i.value,
+            peak: i.value,
+            peak_ms: i.value.map(|_| i.at_ms),
+            limit: i.limit,
+            count: 1,
+            assignee: None,
+            deadline_ms: None,
+            overdue: false,
+            escalated_deadline_ms: None,
+            handling: None,
+            created_ms: now,
+            updated_ms: now,
+            version: 0,
+            late: true,
+        };
+        let s = step(&a, now, "raised", SYSTEM, None, raised_note(&i, true));
+        self.store
+            .save_alarm(&a, &[s], &[note("raised")])?
+            .ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "record {} {} {:?}: the store refused an inactive alarm",
+                    i.rule, i.site, i.pollutant
+                ))
+            })
+    }
+
+    /// Adds a past occurrence to alarm `id` (an inactive one it borders on, or lies within):
+    /// count, first/last seen, peak, the end of the condition (`end_ms` when later), severity
+    /// only up (step `escalated`, notified).
+    pub fn extend_past(&mut self, id: i64, i: AlarmInput, end_ms: i64) -> Result<Alarm> {
+        let now = self.now();
+        for _ in 0..MAX_RETRIES {
+            let mut a = self.get(id)?;
+            a.count += 1;
+            a.first_seen_ms = a.first_seen_ms.min(i.at_ms);
+            if i.at_ms >= a.last_seen_ms {
+                a.last_seen_ms = i.at_ms;
+                a.value = i.value.or(a.value);
+                a.title = i.title.clone();
+                a.detail = i.detail.clone();
+                a.limit = i.limit.or(a.limit);
+            }
+            if !a.active {
+                a.cleared_ms = Some(a.cleared_ms.map_or(end_ms, |c| c.max(end_ms)));
+            }
+            if let Some(v) = i.value {
+                if a.peak.is_none_or(|p| v > p) {
+                    a.peak = Some(v);
+                    a.peak_ms = Some(i.at_ms);
+                }
+            }
+            a.updated_ms = now;
+            let (mut steps, mut notes) = (Vec::new(), Vec::new());
+            if i.severity > a.severity {
+                let from = a.severity;
+                a.severity = i.severity;
+                let n = format!("补传数据：级别 {} → {}: {}", from.cn(), a.severity.cn(), i.detail);
+                steps.push(step(&a, now, "escalated", SYSTEM, Some(a.status), n));
+                notes.push(note("escalated"));
+            }
+            if self.store.save_alarm(&a, &steps, &notes)?.is_some() {
+                return self.get(id);
+            }
+        }
+        Err(EngineError::Invalid(format!(
+            "alarm {id}: concurrent updates kept conflicting"
         )))
     }
 
@@ -497,8 +607,9 @@ impl<'a> Alarms<'a> {
             }
             let from = a.status;
             a.status = AlarmStatus::Closed;
-            // A closed alarm takes no further raises: a condition still going on opens a new one.
-            a.active = false;
+            // `active` is the condition, not the follow-up: a condition still going on keeps
+            // counting into the closed alarm (no fresh alarm every hour after someone closed
+            // it); the first clear ends it, and a later occurrence opens a new alarm.
             a.updated_ms = now_ms;
             Ok(Some((
                 step(a, now_ms, "close", by, Some(from), String::new()),

@@ -265,7 +265,7 @@ fn full_life_cycle_records_every_step() {
     a.handle(id, &handling("镇环保办"), T0 + 30 * H).unwrap();
     let c = a.close(id, "科长", T0 + 31 * H).unwrap();
     assert_eq!(c.status, AlarmStatus::Closed);
-    assert!(!c.active);
+    assert!(c.active, "closing ends the follow-up, not the condition");
     let steps = s.alarm_steps(id).unwrap();
     let seq: Vec<(&str, &str, Option<&str>, &str, i64)> = steps
         .iter()
@@ -310,23 +310,39 @@ fn full_life_cycle_records_every_step() {
         ]
     );
     assert_eq!(steps[4].note, "复核不通过");
-    // A closed alarm no longer takes raises: the ongoing condition opens a new one.
+    // The condition goes on after someone closed the alarm: it counts into the closed alarm
+    // instead of coming back as a new one every hour, and nobody is notified again.
     let mut a = Alarms::with_clock(&mut s, T0 + 32 * H);
+    let outbox = a.store().notifications().unwrap().len();
+    for k in 32..35 {
+        let r = a
+            .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 61.0, T0 + k * H))
+            .unwrap();
+        assert!(!r.created && r.id == id, "hour {k} opened a new alarm");
+    }
+    let c = a.get(id).unwrap();
+    assert_eq!((c.status, c.count, c.last_seen_ms), (AlarmStatus::Closed, 4, T0 + 34 * H));
+    assert_eq!(a.store().notifications().unwrap().len(), outbox);
+    // It ends with the first clear (still closed); a later occurrence opens a new alarm.
+    a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 + 35 * H)
+        .unwrap();
+    let c = a.get(id).unwrap();
+    assert_eq!((c.status, c.active), (AlarmStatus::Closed, false));
     let n = a
         .raise(input(
             rule::EXCEEDANCE,
             "S",
             Severity::Warning,
             61.0,
-            T0 + 32 * H,
+            T0 + 36 * H,
         ))
         .unwrap();
     assert!(n.created && n.id != id);
     // Reopen of a never-dispatched cleared alarm → acknowledged.
-    a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 + 33 * H)
+    a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 + 37 * H)
         .unwrap();
     let r = a
-        .reopen(n.id, "需人工核查", None, "科长", T0 + 34 * H)
+        .reopen(n.id, "需人工核查", None, "科长", T0 + 38 * H)
         .unwrap();
     assert_eq!(r.status, AlarmStatus::Acknowledged);
 }
