@@ -1289,3 +1289,269 @@ fn a_constant_run_raises_data_anomaly() {
     assert_eq!(st.raised, 0);
     assert!(active(&s, rule::DATA_ANOMALY, "AIR-09", Some(pm)).is_none());
 }
+
+// ---- pH pre-warning on a range; late and back-filled hours (issue 11) ---------------------
+
+/// The pre-warnings of the pH outlet, oldest first.
+fn ph_warnings(s: &SqliteStore) -> Vec<store::alarms::Alarm> {
+    let mut v: Vec<_> = s
+        .alarms(&AlarmFilter {
+            rule: Some(rule::PRE_WARNING.into()),
+            site: Some("ENT-W-01".into()),
+            ..AlarmFilter::default()
+        })
+        .unwrap();
+    v.reverse();
+    v
+}
+
+#[test]
+fn ph_pre_warns_near_either_edge_of_its_range_never_on_neutral_water() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    let ph = |t, v: &str| vec![hour("ENT-W-01", "w01001", "Avg", t, v, "N")];
+    // GB 8978-1996 Table 4: pH 6–9. Neutral water all day (7.2–7.9, what the outlets send)
+    // never warns: 80 % of the upper limit (7.2) is no edge of a range.
+    for (k, v) in ["7.5", "7.2", "7.9", "7.5", "8.0", "7.0", "6.8", "8.2"]
+        .iter()
+        .cycle()
+        .take(24)
+        .enumerate()
+    {
+        let t = T0 + k as i64 * H;
+        commit_and_judge(&mut s, &e, ph(t, v), t + H);
+    }
+    assert!(ph_warnings(&s).is_empty(), "{:?}", ph_warnings(&s));
+    // Within (1 − 0.8) × (9 − 6) = 0.6 of an edge: 8.8 warns against the upper limit 9 …
+    commit_and_judge(&mut s, &e, ph(T0 + 24 * H, "8.8"), T0 + 25 * H);
+    let w = ph_warnings(&s);
+    assert_eq!(w.len(), 1);
+    assert!(w[0].active);
+    assert_eq!((w[0].severity, w[0].limit), (Severity::Info, Some(9.0)));
+    assert!(w[0].detail.contains("接近许可上限 9"), "{}", w[0].detail);
+    assert!(w[0].detail.contains("许可范围 6–9"), "{}", w[0].detail);
+    // … 7.5 clears it, 6.2 warns against the lower limit 6; the band's edges 8.4 and 6.6 warn,
+    // 8.39 and 6.61 do not.
+    commit_and_judge(&mut s, &e, ph(T0 + 25 * H, "7.5"), T0 + 26 * H);
+    assert!(active(&s, rule::PRE_WARNING, "ENT-W-01", Some("w01001")).is_none());
+    commit_and_judge(&mut s, &e, ph(T0 + 26 * H, "6.2"), T0 + 27 * H);
+    let low = active(&s, rule::PRE_WARNING, "ENT-W-01", Some("w01001")).unwrap();
+    assert_eq!(low.limit, Some(6.0));
+    assert!(low.detail.contains("接近许可下限 6"), "{}", low.detail);
+    let mut t = T0 + 27 * H;
+    for (v, warns) in [
+        ("8.39", false),
+        ("8.4", true),
+        ("7.5", false),
+        ("6.61", false),
+        ("6.6", true),
+    ] {
+        commit_and_judge(&mut s, &e, ph(t, v), t + H);
+        assert_eq!(
+            active(&s, rule::PRE_WARNING, "ENT-W-01", Some("w01001")).is_some(),
+            warns,
+            "pH {v}"
+        );
+        t += H;
+    }
+    // Outside the range is an exceedance, not a pre-warning.
+    commit_and_judge(&mut s, &e, ph(t, "9.3"), t + H);
+    assert!(active(&s, rule::PRE_WARNING, "ENT-W-01", Some("w01001")).is_none());
+    assert!(active(&s, rule::EXCEEDANCE, "ENT-W-01", Some("w01001")).is_some());
+}
+
+#[test]
+fn a_closed_pre_warning_whose_condition_persists_does_not_come_back_as_new() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    let ph = |t, v: &str| vec![hour("ENT-W-01", "w01001", "Avg", t, v, "N")];
+    commit_and_judge(&mut s, &e, ph(T0, "8.7"), T0 + H);
+    let id = active(&s, rule::PRE_WARNING, "ENT-W-01", Some("w01001"))
+        .unwrap()
+        .id;
+    {
+        let mut a = Alarms::with_clock(&mut s, T0 + H);
+        a.acknowledge(id, "值班员", T0 + H).unwrap();
+        a.dispatch(
+            id,
+            &Dispatch {
+                to: "执法支队".into(),
+                deadline_ms: T0 + 48 * H,
+            },
+            "值班员",
+            T0 + H,
+        )
+        .unwrap();
+        a.handle(id, &handling("执法支队"), T0 + 2 * H).unwrap();
+        a.close(id, "科长", T0 + 2 * H).unwrap();
+    }
+    // The pH stays high for hours after the close: no new alarm, the closed one counts them.
+    for k in 1..8 {
+        commit_and_judge(&mut s, &e, ph(T0 + k * H, "8.7"), T0 + (k + 1) * H);
+    }
+    let w = ph_warnings(&s);
+    assert_eq!(w.len(), 1, "a closed alarm came back as new: {w:?}");
+    assert_eq!((w[0].status, w[0].count), (AlarmStatus::Closed, 8));
+    // Once the condition ends, a later one is news again.
+    commit_and_judge(&mut s, &e, ph(T0 + 8 * H, "7.4"), T0 + 9 * H);
+    commit_and_judge(&mut s, &e, ph(T0 + 9 * H, "8.7"), T0 + 10 * H);
+    let w = ph_warnings(&s);
+    assert_eq!(w.len(), 2);
+    assert_eq!((w[1].status, w[1].active), (AlarmStatus::New, true));
+}
+
+fn exceedances(s: &SqliteStore) -> Vec<store::alarms::Alarm> {
+    let mut v: Vec<_> = s
+        .alarms(&AlarmFilter {
+            rule: Some(rule::EXCEEDANCE.into()),
+            site: Some("ENT-G-01".into()),
+            ..AlarmFilter::default()
+        })
+        .unwrap();
+    v.reverse();
+    v
+}
+
+fn zs(t: i64, v: &str) -> Measurement {
+    hour("ENT-G-01", "a34013", "ZsAvg", t, v, "N")
+}
+
+/// Commits `vals` in batches of `n` (as a logger replaying its history fills a window) and
+/// judges each batch at `now`.
+fn replay(s: &mut SqliteStore, e: &AlarmEngine, vals: Vec<Measurement>, n: usize, now: i64) {
+    for chunk in vals.chunks(n) {
+        commit_and_judge(s, e, chunk.to_vec(), now);
+    }
+}
+
+#[test]
+fn a_history_replay_raises_its_exceedances_marked_late_and_kept_for_review() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    // Three days of hours (limit 50 mg/m³): exceedances at hours 24–25 (2 hours: 60, 130) and
+    // 50, a near-limit 45 at hour 60 (a pre-warning if it had come live), replayed in windows
+    // of 40 hours at T0 + 72 h: everything is late.
+    let now = T0 + 72 * H + 10 * 60_000;
+    let vals: Vec<Measurement> = (0..72)
+        .map(|k| {
+            let v = match k {
+                24 => "60",
+                25 => "130",
+                50 => "75",
+                60 => "45",
+                _ => "30",
+            };
+            zs(T0 + k * H, v)
+        })
+        .collect();
+    replay(&mut s, &e, vals.clone(), 40, now);
+    let ex = exceedances(&s);
+    assert_eq!(ex.len(), 2, "{ex:?}");
+    for a in &ex {
+        assert!(a.late, "{a:?}");
+        assert!(!a.active, "the next hour ended it");
+        // Nobody saw it while it lasted: it stays new (in the workbench), not auto-cleared.
+        assert_eq!(a.status, AlarmStatus::New);
+        assert_eq!(a.to_json()["late"], serde_json::json!(true));
+    }
+    assert_eq!(
+        (ex[0].first_seen_ms, ex[0].last_seen_ms, ex[0].count),
+        (T0 + 24 * H, T0 + 25 * H, 2)
+    );
+    assert_eq!(
+        (ex[0].severity, ex[0].peak, ex[0].cleared_ms),
+        (Severity::Major, Some(130.0), Some(T0 + 26 * H))
+    );
+    assert_eq!((ex[1].first_seen_ms, ex[1].count), (T0 + 50 * H, 1));
+    assert!(s
+        .alarm_steps(ex[1].id)
+        .unwrap()
+        .iter()
+        .any(|st| st.action == "raised" && st.note.starts_with("补传数据")));
+    // A pre-warning about the past warns nobody.
+    assert!(s
+        .alarms(&AlarmFilter {
+            rule: Some(rule::PRE_WARNING.into()),
+            ..AlarmFilter::default()
+        })
+        .unwrap()
+        .is_empty());
+    // A live hour after the replay is judged as usual, not late.
+    commit_and_judge(&mut s, &e, vec![zs(T0 + 72 * H, "80")], T0 + 73 * H + 60_000);
+    let live = active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).unwrap();
+    assert!(!live.late);
+    // The whole replay again (resends after lost acks) counts nothing twice.
+    replay(&mut s, &e, vals, 40, T0 + 74 * H);
+    let ex2 = exceedances(&s);
+    assert_eq!(ex2.len(), 3);
+    assert_eq!(ex2[0].count, 2);
+    assert_eq!(ex2[1].count, 1);
+    assert_eq!(ex2[2].count, 1);
+}
+
+#[test]
+fn a_back_filled_gap_raises_a_past_alarm_within_the_horizon_only() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    let now = T0 + 40 * D;
+    // Live: the newest hour is compliant.
+    commit_and_judge(&mut s, &e, vec![zs(now - H, "30")], now);
+    // The logger fills a gap 2 days back (补传): hours 48 and 47 before now exceed.
+    let two_days = now - 48 * H;
+    commit_and_judge(&mut s, &e, vec![zs(two_days, "90")], now + 60_000);
+    let ex = exceedances(&s);
+    assert_eq!(ex.len(), 1);
+    let a = &ex[0];
+    assert!(a.late && !a.active, "{a:?}");
+    assert_eq!(a.status, AlarmStatus::New);
+    assert_eq!((a.first_seen_ms, a.cleared_ms), (two_days, Some(two_days + H)));
+    assert_eq!(a.severity, Severity::Warning);
+    // The neighbouring hour joins it; a resend of either changes nothing; a compliant
+    // back-filled hour changes nothing.
+    commit_and_judge(&mut s, &e, vec![zs(two_days + H, "210")], now + 120_000);
+    commit_and_judge(&mut s, &e, vec![zs(two_days, "90")], now + 180_000);
+    commit_and_judge(&mut s, &e, vec![zs(two_days + 2 * H, "20")], now + 240_000);
+    let ex = exceedances(&s);
+    assert_eq!(ex.len(), 1);
+    assert_eq!(
+        (ex[0].count, ex[0].last_seen_ms, ex[0].cleared_ms),
+        (2, two_days + H, Some(two_days + 2 * H))
+    );
+    assert_eq!((ex[0].severity, ex[0].peak), (Severity::Critical, Some(210.0)));
+    assert!(!ex[0].active, "a back-fill never makes the past the current state");
+    // 30 days back is beyond the horizon (7 days): the reports keep it, no alarm.
+    commit_and_judge(&mut s, &e, vec![zs(now - 30 * D, "300")], now + 300_000);
+    assert_eq!(exceedances(&s).len(), 1);
+    // The live state was not touched: the next live exceedance opens a live alarm.
+    commit_and_judge(&mut s, &e, vec![zs(now, "70")], now + H);
+    let live = active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).unwrap();
+    assert!(!live.late);
+    assert_eq!(exceedances(&s).len(), 2);
+}
+
+#[test]
+fn the_late_horizon_is_configurable() {
+    let (_d, mut s) = open();
+    let mut cfg = AlarmConfig {
+        outlets: vec![OutletLimit {
+            site: "ENT-G-01".into(),
+            pollutant: "a34013".into(),
+            name: "颗粒物".into(),
+            unit: "mg/m3".into(),
+            upper: Some(50.0),
+            lower: None,
+            corrected: true,
+        }],
+        late_horizon_s: 86_400,
+        ..AlarmConfig::default()
+    };
+    let e = AlarmEngine::new(cfg.clone()).unwrap();
+    let now = T0 + 10 * D;
+    commit_and_judge(&mut s, &e, vec![zs(now - 48 * H, "90")], now);
+    assert!(exceedances(&s).is_empty(), "2 days is beyond a 1-day horizon");
+    commit_and_judge(&mut s, &e, vec![zs(now - 20 * H, "90")], now);
+    assert_eq!(exceedances(&s).len(), 1);
+    cfg.late_horizon_s = 60;
+    let err = AlarmEngine::new(cfg).unwrap_err().to_string();
+    assert!(err.contains("late_horizon_s"), "{err}");
+}
