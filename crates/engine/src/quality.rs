@@ -70,6 +70,34 @@ pub struct CodeRule {
     pub max: f64,
     /// Whether an exact zero is suspicious (a real ambient/effluent concentration is never 0).
     pub zero_suspect: bool,
+    /// How the `jump` check judges two consecutive values of the code.
+    pub jump: JumpCheck,
+}
+
+/// How the `jump` check judges two consecutive values of a code: a jump is a change the
+/// quantity cannot make between two intervals, so the test depends on what is measured
+/// (docs/engine-quality.md, table of ranges). Codes without a rule are judged by ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JumpCheck {
+    /// Ratio-scale quantities (concentrations, conductivity, O2): the value is at least
+    /// `jump_factor` × the previous one or at most 1/`jump_factor` of it, and differs from it
+    /// by at least `jump_min_share` of the range.
+    Ratio,
+    /// Interval-scale quantities (temperatures in °C, where 0 is no zero of the quantity and a
+    /// ratio means nothing): the values differ by at least this much, in the code's unit.
+    Delta(f64),
+    /// Angles in degrees round the compass (wind direction): the shorter way round differs by
+    /// at least this many degrees — 357° → 21° is 24°, not 336°.
+    Angle(f64),
+    /// No jump check: for this quantity a sudden change is what is measured (gusts, flows that
+    /// stop and start, pH excursions, noise events), not an instrument fault.
+    Off,
+}
+
+/// The angle between two directions in degrees, the shorter way round (0–180).
+pub fn angular_distance(a: f64, b: f64) -> f64 {
+    let d = (b - a).rem_euclid(360.0);
+    d.min(360.0 - d)
 }
 
 fn rule(kind: Option<DeviceKind>, code: &str, min: f64, max: f64, zero: bool) -> CodeRule {
@@ -79,6 +107,14 @@ fn rule(kind: Option<DeviceKind>, code: &str, min: f64, max: f64, zero: bool) ->
         min,
         max,
         zero_suspect: zero,
+        jump: JumpCheck::Ratio,
+    }
+}
+
+impl CodeRule {
+    fn jump(mut self, j: JumpCheck) -> CodeRule {
+        self.jump = j;
+        self
     }
 }
 
@@ -95,33 +131,43 @@ pub fn default_rules() -> Vec<CodeRule> {
         rule(air, "a21004", 0.0, 1000.0, true),
         rule(air, "a21005", 0.0, 60.0, true),
         rule(air, "a05024", 0.0, 1000.0, false),
-        rule(None, "a01001", -50.0, 60.0, false),
-        rule(None, "a01002", 0.0, 100.0, false),
-        rule(None, "a01007", 0.0, 60.0, false),
-        rule(None, "a01008", 0.0, 360.0, false),
+        // Meteorology. Air temperature is °C (interval scale): a change of 10 °C within an
+        // interval is beyond weather (a cold front drops a few °C an hour). Humidity swings
+        // by tens of % with rain or sunrise and wind speed by any factor with gusts: no jump
+        // check (a stuck or broken sensor shows as constant or out of range). Wind
+        // direction is an angle: only a near-reversal between consecutive means, measured
+        // round the compass, is a jump.
+        rule(None, "a01001", -50.0, 60.0, false).jump(JumpCheck::Delta(10.0)),
+        rule(None, "a01002", 0.0, 100.0, false).jump(JumpCheck::Off),
+        rule(None, "a01007", 0.0, 60.0, false).jump(JumpCheck::Off),
+        rule(None, "a01008", 0.0, 360.0, false).jump(JumpCheck::Angle(150.0)),
         // Flue gas CEMS (HJ 75/76; mg/m³, O2 %, °C).
         rule(gas, "a21026", 0.0, 5000.0, false),
         rule(gas, "a21002", 0.0, 5000.0, false),
         rule(gas, "a34013", 0.0, 500.0, false),
         rule(None, "a19001", 0.0, 25.0, true),
-        rule(None, "a01012", 0.0, 500.0, true),
-        rule(None, "a00000", 0.0, 1.0e8, false),
+        // Flue temperature (°C): a start-up heats the flue by about 100 °C within an hour.
+        rule(None, "a01012", 0.0, 500.0, true).jump(JumpCheck::Delta(150.0)),
+        // Flows stop and start with production.
+        rule(None, "a00000", 0.0, 1.0e8, false).jump(JumpCheck::Off),
         // Restaurant fume (mg/m³).
         rule(None, "a34041", 0.0, 100.0, false),
         // Water (surface/drinking/waste; mg/L, pH, °C, µS/cm).
-        rule(None, "w01001", 0.0, 14.0, true),
+        // pH is logarithmic and its excursions are what the exceedance and water-class rules
+        // judge; a failing probe shows as zero, constant or out of 0–14.
+        rule(None, "w01001", 0.0, 14.0, true).jump(JumpCheck::Off),
         rule(None, "w01009", 0.0, 20.0, false),
         rule(None, "w01019", 0.0, 100.0, false),
         rule(None, "w21003", 0.0, 100.0, false),
         rule(None, "w21011", 0.0, 20.0, false),
         rule(None, "w21001", 0.0, 100.0, false),
         rule(None, "w01018", 0.0, 2000.0, false),
-        rule(None, "w01010", -5.0, 50.0, false),
+        rule(None, "w01010", -5.0, 50.0, false).jump(JumpCheck::Delta(10.0)),
         rule(None, "w01014", 0.0, 20000.0, false),
-        rule(None, "w00000", 0.0, 1.0e7, false),
-        // Noise (dB(A)).
-        rule(None, "LA", 20.0, 140.0, true),
-        rule(None, "Leq", 20.0, 140.0, true),
+        rule(None, "w00000", 0.0, 1.0e7, false).jump(JumpCheck::Off),
+        // Noise (dB(A)): a level is logarithmic and loud events are what is measured.
+        rule(None, "LA", 20.0, 140.0, true).jump(JumpCheck::Off),
+        rule(None, "Leq", 20.0, 140.0, true).jump(JumpCheck::Off),
     ]
 }
 
@@ -569,21 +615,30 @@ impl QualityEngine {
             }
             i = j;
         }
-        // Jumps against the previous value.
+        // Jumps against the previous value, as the code's quantity allows.
         let min_delta = rule.map_or(0.0, |r| r.max * cfg.jump_min_share);
+        let check = rule.map_or(JumpCheck::Ratio, |r| r.jump);
         for w in finite.windows(2) {
             let (p, x) = (w[0].m.value, w[1].m.value);
-            if p > 0.0 && x > 0.0 {
-                let ratio = if x > p { x / p } else { p / x };
-                if ratio >= cfg.jump_factor && (x - p).abs() >= min_delta {
-                    out.push(c.finding(
-                        "jump",
-                        w[1].m.time,
-                        end_of(w[1].m.time),
-                        1,
-                        format!("{}->{}", w[0].m.text, w[1].m.text),
-                    ));
+            let jump = match check {
+                JumpCheck::Ratio => {
+                    p > 0.0
+                        && x > 0.0
+                        && (if x > p { x / p } else { p / x }) >= cfg.jump_factor
+                        && (x - p).abs() >= min_delta
                 }
+                JumpCheck::Delta(d) => (x - p).abs() >= d,
+                JumpCheck::Angle(d) => angular_distance(p, x) >= d,
+                JumpCheck::Off => false,
+            };
+            if jump {
+                out.push(c.finding(
+                    "jump",
+                    w[1].m.time,
+                    end_of(w[1].m.time),
+                    1,
+                    format!("{}->{}", w[0].m.text, w[1].m.text),
+                ));
             }
         }
         (out, invalid)

@@ -562,3 +562,54 @@ fn observer_checks_offline_devices_on_its_first_commit() {
     assert_eq!(fs.len(), 1, "{fs:?}");
     assert_eq!(fs[0].mn, MN);
 }
+
+/// The `jump` check measures each quantity as it is: wind direction round the compass, °C by
+/// difference, and not at all where a sudden change is what is measured (issue 11).
+#[test]
+fn jumps_are_judged_as_the_quantity_allows() {
+    let (_d, mut s) = open();
+    let e = QualityEngine::default();
+    let t0 = day_start_utc(day());
+    let series = |code: &str, vals: &[&str]| -> Vec<Measurement> {
+        vals.iter()
+            .enumerate()
+            .map(|(h, v)| mv(code, "Avg", Period::Hour, t0 + 3600 * h as i64, v, "N"))
+            .collect()
+    };
+    let mut vals = Vec::new();
+    // Wind direction veering across north: 357 → 21 is 24°, 21 → 350 is 31°, 350 → 10 is
+    // 20°. A reversal 10 → 190 (180°) is one; 190 → 45 is 145°, below 150°.
+    vals.extend(series(
+        "a01008",
+        &["357", "21", "350", "10", "190", "45", "60"],
+    ));
+    // Wind speed gusting 0.3 → 4.5 → 0.2 m/s (×15): no check.
+    vals.extend(series("a01007", &["0.3", "4.5", "0.2", "3.9"]));
+    // Air temperature (°C): 0.5 → 3 is ×6 but 2.5 °C — no jump; 3 → 14 is 11 °C — a jump.
+    vals.extend(series("a01001", &["0.5", "3", "14", "13"]));
+    // Relative humidity 12 → 95 % with rain: no check.
+    vals.extend(series("a01002", &["12", "95", "90"]));
+    // PM2.5 still by ratio: 30 → 400 (×13, Δ 370 ≥ 100) and back 400 → 10 are jumps,
+    // 10 → 45 (Δ 35) is not.
+    vals.extend(series(PM25, &["30", "400", "10", "45"]));
+    ingest(&mut s, &e, on_time(), vals);
+    let fs = s.findings(Some(SITE), t0, t0 + 86_400, Some(&["jump"])).unwrap();
+    let mut got: Vec<(&str, i64, &str)> = fs
+        .iter()
+        .map(|f| (f.code.as_str(), (f.from - t0) / 3600, f.detail.as_str()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("a01001", 2, "3->14"),
+            ("a01008", 4, "10->190"),
+            (PM25, 1, "30->400"),
+            (PM25, 2, "400->10"),
+        ]
+    );
+    assert_eq!(engine::quality::angular_distance(357.0, 21.0), 24.0);
+    assert_eq!(engine::quality::angular_distance(21.0, 357.0), 24.0);
+    assert_eq!(engine::quality::angular_distance(0.0, 180.0), 180.0);
+    assert_eq!(engine::quality::angular_distance(90.0, 90.0), 0.0);
+}
