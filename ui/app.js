@@ -762,7 +762,7 @@ const QS = (() => {
       $('al-count').textContent = `共 ${r.total} 条(按处置期限排序)`;
       $('al-table').innerHTML = '<tr><th>编号</th><th>级别</th><th>类型</th><th>告警</th><th>点位</th><th>状态</th><th>最近发生</th><th>次数</th><th>承办</th><th>期限</th></tr>' + r.items.map((a) =>
         `<tr data-id="${a.id}" data-status="${a.status}"><td>${a.id}</td><td><span class="badge" style="background:${SEV_COLORS[a.severity]}">${esc(a.severity_cn)}</span></td>
-         <td>${esc(RULE_NAMES[a.rule] || a.rule)}</td><td>${esc(a.title)}</td><td>${esc(a.site_name || a.site)}</td><td>${esc(a.status_cn)}</td>
+         <td>${esc(RULE_NAMES[a.rule] || a.rule)}</td><td>${esc(a.title)}${a.late ? ' <span class="badge late" title="由补传(迟到)数据产生">补传</span>' : ''}</td><td>${esc(a.site_name || a.site)}</td><td>${esc(a.status_cn)}</td>
          <td>${bj(a.last_seen)}</td><td>${a.count}</td><td>${esc(a.assignee_name || '—')}</td>
          <td class="${a.overdue ? 'off' : ''}">${bj(a.deadline)}${a.overdue ? ' 逾期' : ''}</td></tr>`).join('');
       $('al-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => show(tr.dataset.id); });
@@ -800,7 +800,7 @@ const QS = (() => {
         <div class="row"><div><div class="kv"><span>级别</span><b><span class="badge" style="background:${SEV_COLORS[a.severity]}">${esc(a.severity_cn)}</span></b></div>
           <div class="kv"><span>状态</span><b id="al-state">${esc(a.status_cn)}</b></div>
           <div class="kv"><span>点位</span><b>${esc(a.site_name || a.site)}</b></div>
-          <div class="kv"><span>首次 / 最近</span><b>${bj(a.first_seen)} / ${bj(a.last_seen)}</b></div>
+          <div class="kv"><span>首次 / 最近</span><b>${bj(a.first_seen)} / ${bj(a.last_seen)}${a.late ? ' <span class="badge late">补传</span>' : ''}</b></div>
           <div class="kv"><span>最新值 / 峰值 / 限值</span><b>${a.value ?? '—'} / ${a.peak ?? '—'} / ${a.limit ?? '—'}</b></div>
           <div class="kv"><span>承办 / 期限</span><b>${esc(a.assignee_name || '—')} / ${bj(a.deadline)}${a.overdue ? ' <span class="off">逾期</span>' : ''}</b></div>
           ${h ? `<div class="kv"><span>处置</span><b>${esc(h.result)};原因:${esc(h.cause)};措施:${esc(h.measures)}(${esc(h.by)})</b></div>` : ''}

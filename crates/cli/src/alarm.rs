@@ -6,9 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use engine::alarms::{
-    AlarmConfig, AlarmEngine, AlarmFilter, AlarmStatus, Alarms, Dispatch, Handling,
-};
+use engine::alarms::{AlarmEngine, AlarmFilter, AlarmStatus, Alarms, Dispatch, Handling};
 use profile::Profile;
 use store::alarms::Alarm;
 use store::Backend;
@@ -138,6 +136,10 @@ pub struct ScanArgs {
     /// County profile folder (default: the embedded Dianjiang profile).
     #[arg(long)]
     profile: Option<PathBuf>,
+    /// Late and back-filled hours up to this many days before `--at` raise alarms (marked
+    /// late); older ones do not.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=400))]
+    late_alarm_days: u32,
 }
 
 fn time(s: &str, what: &str) -> Result<i64> {
@@ -260,7 +262,7 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
             engine::QualityEngine::default()
                 .catch_up(&mut *s)
                 .context("updating the data-quality findings")?;
-            let e = AlarmEngine::new(AlarmConfig::from_profile(&profile))?;
+            let e = AlarmEngine::new(crate::engines::alarm_config(&profile, a.late_alarm_days))?;
             let r = e.catch_up(&mut *s, t)?;
             let k = e.tick(&mut *s, t)?;
             print_json(&serde_json::json!({

@@ -16,6 +16,14 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The alarm rules of `profile`, late data raising alarms up to `late_alarm_days` back.
+pub fn alarm_config(profile: &Profile, late_alarm_days: u32) -> AlarmConfig {
+    AlarmConfig {
+        late_horizon_s: i64::from(late_alarm_days) * 86_400,
+        ..AlarmConfig::from_profile(profile)
+    }
+}
+
 /// Every engine that keeps a derived table, built from the profile.
 struct Engines {
     air: engine::AirEngine,
@@ -28,7 +36,7 @@ struct Engines {
 }
 
 impl Engines {
-    fn build(profile: &Profile) -> anyhow::Result<Engines> {
+    fn build(profile: &Profile, late_alarm_days: u32) -> anyhow::Result<Engines> {
         let air = crate::report::air_engine(profile);
         Ok(Engines {
             air_hours: engine::AirHourlyEngine::from_air(&air),
@@ -42,7 +50,7 @@ impl Engines {
                 SourcesPolicy::default(),
                 engine::fume::FumePolicy::default(),
             ),
-            alarms: AlarmEngine::new(AlarmConfig::from_profile(profile))?,
+            alarms: AlarmEngine::new(alarm_config(profile, late_alarm_days))?,
         })
     }
 
@@ -84,16 +92,20 @@ impl Engines {
 /// Catches every engine up and returns what the writer runs after commits — the observers,
 /// and a catch-up for when intake outruns them (so derivation never slows intake) — plus the
 /// alarm engine for the periodic tick (offline devices, overdue alarms).
-pub fn start(profile: &Profile, cfg: &StoreConfig) -> anyhow::Result<(Derivation, AlarmEngine)> {
+pub fn start(
+    profile: &Profile,
+    cfg: &StoreConfig,
+    late_alarm_days: u32,
+) -> anyhow::Result<(Derivation, AlarmEngine)> {
     // Engines read recent days and write small derived rows: a modest page cache each, so
     // seven of them do not each grow to the writer's large cache.
     let cfg = cfg.clone().with_cache_at_most(32);
     let open = || cfg.open().context("opening a store for an engine");
-    let engines = Engines::build(profile)?;
+    let engines = Engines::build(profile, late_alarm_days)?;
     engines
         .catch_up(&mut *open()?)
         .context("deriving at start")?;
-    let again = Engines::build(profile)?;
+    let again = Engines::build(profile, late_alarm_days)?;
     let mut store = open()?;
     let catch_up: CatchUp = Box::new(move || {
         if let Err(e) = again.catch_up(&mut *store) {

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// POST alarm notifications (JSON) to this http:// URL, with retries and a rate limit.
     #[arg(long)]
     pub webhook: Option<String>,
+    /// Late and back-filled data (补传) raise the alarms they would have raised, marked late,
+    /// for hours up to this many days back; older ones only go into the reports.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=400))]
+    pub late_alarm_days: u32,
     /// Seconds to let connections finish and flush acks on shutdown.
     #[arg(long, default_value_t = 10)]
     pub grace: u64,
@@ -158,7 +162,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     // The engines keep derived tables (air, water, noise, quality, sources, alarms) current
     // from what each commit touched, after catching up on what arrived while they were not.
     let (observers, alarms) = if writes {
-        let (o, a) = crate::engines::start(&profile, &cfg)?;
+        let (o, a) = crate::engines::start(&profile, &cfg, a.late_alarm_days)?;
         (o, Some(a))
     } else {
         (ingest::Derivation::default(), None)

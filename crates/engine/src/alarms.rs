@@ -484,7 +484,12 @@ impl<'a> Alarms<'a> {
             if i.severity > a.severity {
                 let from = a.severity;
                 a.severity = i.severity;
-                let n = format!("补传数据：级别 {} → {}: {}", from.cn(), a.severity.cn(), i.detail);
+                let n = format!(
+                    "补传数据：级别 {} → {}: {}",
+                    from.cn(),
+                    a.severity.cn(),
+                    i.detail
+                );
                 steps.push(step(&a, now, "escalated", SYSTEM, Some(a.status), n));
                 notes.push(note("escalated"));
             }

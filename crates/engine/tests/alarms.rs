@@ -316,12 +316,21 @@ fn full_life_cycle_records_every_step() {
     let outbox = a.store().notifications().unwrap().len();
     for k in 32..35 {
         let r = a
-            .raise(input(rule::EXCEEDANCE, "S", Severity::Warning, 61.0, T0 + k * H))
+            .raise(input(
+                rule::EXCEEDANCE,
+                "S",
+                Severity::Warning,
+                61.0,
+                T0 + k * H,
+            ))
             .unwrap();
         assert!(!r.created && r.id == id, "hour {k} opened a new alarm");
     }
     let c = a.get(id).unwrap();
-    assert_eq!((c.status, c.count, c.last_seen_ms), (AlarmStatus::Closed, 4, T0 + 34 * H));
+    assert_eq!(
+        (c.status, c.count, c.last_seen_ms),
+        (AlarmStatus::Closed, 4, T0 + 34 * H)
+    );
     assert_eq!(a.store().notifications().unwrap().len(), outbox);
     // It ends with the first clear (still closed); a later occurrence opens a new alarm.
     a.clear(rule::EXCEEDANCE, "S", Some("w01018"), T0 + 35 * H)
@@ -1477,7 +1486,12 @@ fn a_history_replay_raises_its_exceedances_marked_late_and_kept_for_review() {
         .unwrap()
         .is_empty());
     // A live hour after the replay is judged as usual, not late.
-    commit_and_judge(&mut s, &e, vec![zs(T0 + 72 * H, "80")], T0 + 73 * H + 60_000);
+    commit_and_judge(
+        &mut s,
+        &e,
+        vec![zs(T0 + 72 * H, "80")],
+        T0 + 73 * H + 60_000,
+    );
     let live = active(&s, rule::EXCEEDANCE, "ENT-G-01", Some("a34013")).unwrap();
     assert!(!live.late);
     // The whole replay again (resends after lost acks) counts nothing twice.
@@ -1504,7 +1518,10 @@ fn a_back_filled_gap_raises_a_past_alarm_within_the_horizon_only() {
     let a = &ex[0];
     assert!(a.late && !a.active, "{a:?}");
     assert_eq!(a.status, AlarmStatus::New);
-    assert_eq!((a.first_seen_ms, a.cleared_ms), (two_days, Some(two_days + H)));
+    assert_eq!(
+        (a.first_seen_ms, a.cleared_ms),
+        (two_days, Some(two_days + H))
+    );
     assert_eq!(a.severity, Severity::Warning);
     // The neighbouring hour joins it; a resend of either changes nothing; a compliant
     // back-filled hour changes nothing.
@@ -1517,8 +1534,14 @@ fn a_back_filled_gap_raises_a_past_alarm_within_the_horizon_only() {
         (ex[0].count, ex[0].last_seen_ms, ex[0].cleared_ms),
         (2, two_days + H, Some(two_days + 2 * H))
     );
-    assert_eq!((ex[0].severity, ex[0].peak), (Severity::Critical, Some(210.0)));
-    assert!(!ex[0].active, "a back-fill never makes the past the current state");
+    assert_eq!(
+        (ex[0].severity, ex[0].peak),
+        (Severity::Critical, Some(210.0))
+    );
+    assert!(
+        !ex[0].active,
+        "a back-fill never makes the past the current state"
+    );
     // 30 days back is beyond the horizon (7 days): the reports keep it, no alarm.
     commit_and_judge(&mut s, &e, vec![zs(now - 30 * D, "300")], now + 300_000);
     assert_eq!(exceedances(&s).len(), 1);
@@ -1548,7 +1571,10 @@ fn the_late_horizon_is_configurable() {
     let e = AlarmEngine::new(cfg.clone()).unwrap();
     let now = T0 + 10 * D;
     commit_and_judge(&mut s, &e, vec![zs(now - 48 * H, "90")], now);
-    assert!(exceedances(&s).is_empty(), "2 days is beyond a 1-day horizon");
+    assert!(
+        exceedances(&s).is_empty(),
+        "2 days is beyond a 1-day horizon"
+    );
     commit_and_judge(&mut s, &e, vec![zs(now - 20 * H, "90")], now);
     assert_eq!(exceedances(&s).len(), 1);
     cfg.late_horizon_s = 60;

@@ -593,7 +593,9 @@ fn jumps_are_judged_as_the_quantity_allows() {
     // 10 → 45 (Δ 35) is not.
     vals.extend(series(PM25, &["30", "400", "10", "45"]));
     ingest(&mut s, &e, on_time(), vals);
-    let fs = s.findings(Some(SITE), t0, t0 + 86_400, Some(&["jump"])).unwrap();
+    let fs = s
+        .findings(Some(SITE), t0, t0 + 86_400, Some(&["jump"]))
+        .unwrap();
     let mut got: Vec<(&str, i64, &str)> = fs
         .iter()
         .map(|f| (f.code.as_str(), (f.from - t0) / 3600, f.detail.as_str()))

@@ -922,7 +922,10 @@ fn late_alarms_round_trip_and_older_stores_gain_the_column<S: Backend>(s: &mut S
     assert_eq!(a.to_json()["late"], serde_json::json!(false));
     a.late = true;
     s.save_alarm(&a, &[], &[]).unwrap().unwrap();
-    assert!(s.alarm(on_time).unwrap().unwrap().late, "an update stores it");
+    assert!(
+        s.alarm(on_time).unwrap().unwrap().late,
+        "an update stores it"
+    );
 
     // An installation from before the column: drop it (and, on PostgreSQL, forget migration
     // 4), then open the store again as the upgraded binary would.
