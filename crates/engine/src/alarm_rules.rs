@@ -9,12 +9,17 @@
 //!     that hour, its `Avg` (documented fallback). Wastewater: `Avg`. Only valid values (flag
 //!     `N` or none, HJ 212-2017 Table 8; finite). The verdict is
 //!     `standards::emissions::PollutantLimit::complies` (upper limit inclusive, pH range); the
-//!     pre-warning is `value ≥ share × upper` while compliant (share default 0.8, engine
-//!     policy). Severity: exceedance multiple `(C − L)/L` < 1 → warning (较重), < 3 → major
+//!     pre-warning, while compliant, is `value ≥ share × upper` for an upper limit and, for a
+//!     range (pH 6–9), within `(1 − share) × width` of either edge (share default 0.8, engine
+//!     policy; pH 6–9 → ≥ 8.4 or ≤ 6.6). Severity: exceedance multiple `(C − L)/L` < 1 → warning (较重), < 3 → major
 //!     (严重), ≥ 3 → critical (特别严重); below a lower limit → warning; pre-warning → info
 //!     (一般). An hour that exceeds clears the pre-warning and vice versa; a compliant hour
 //!     below the share clears both. Computed from the stored hour values directly (the
 //!     sources engine's exceedance events had not landed when this was written).
+//!     **Late and back-filled hours** (补传) within [`AlarmConfig::late_horizon_s`] raise the
+//!     exceedances they would have raised, marked late: in time order they continue the
+//!     condition like live data; at or before the newest hour judged they add past alarms
+//!     (docs/engine-alarms.md, "Late and back-filled data").
 //! (b) **Offline** (设备离线): a registered device with no packet for `multiple` × its interval
 //!     (RtdInterval if set, else the minute interval; default multiple 3), or 2 h when the
 //!     registry knows no interval (hour-only devices). One alarm per site (all its devices

@@ -10,7 +10,8 @@
 //!   and a clear older than the alarm's last occurrence is ignored (a late value does not end a
 //!   newer condition).
 //! - **Life cycle.** new → acknowledged → dispatched (to a department or town, deadline) →
-//!   handled (result, cause, measures, attachments) → closed; reopen from handled, closed or
+//!   handled (result, cause, measures, attachments) → closed (the follow-up ends; a condition
+//!   still going on keeps counting into the closed alarm until it clears); reopen from handled, closed or
 //!   cleared → acknowledged, or dispatched again when it had been dispatched. Anything else is
 //!   refused with [`EngineError::Invalid`] naming the alarm, its status and the action.
 //! - **Overdue.** [`Alarms::escalate_overdue`]: a dispatched alarm past its deadline goes one
