@@ -498,7 +498,6 @@ impl AlarmEngine {
                     self.judge_past(&mut alarms, limit, &m, v, corrected, time, st)?;
                 }
             }
-            drop(alarms);
             for (code, (before, after)) in judged {
                 if let Some(t) = after.filter(|_| after != before) {
                     store.set_watermark(&judged_key(site, &code), t)?;
