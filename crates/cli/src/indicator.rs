@@ -2,7 +2,9 @@
 //! `qingshan report indicators` (every indicator per year against its 2025 target).
 //!
 //! `report indicators --format json` is a contract: a list of indicators, each with `code`,
-//! `name`, `unit`, `target`, `values` (year → value) and `status` (docs/engine.md).
+//! `name`, `unit`, `target`, `values` (year → value) and `status` (docs/engine.md); added
+//! beside them: `partial`, `progress`, `verdict`, `verdict_year`, `verdict_value`,
+//! `trend_complete` (a year still running judged only once decided).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -63,6 +65,10 @@ pub struct ReportArgs {
     /// The year whose status is reported (values from 2021 up to it).
     #[arg(long)]
     year: i32,
+    /// The Beijing day the report is reckoned to, `YYYY-MM-DD` (default: today): a year not
+    /// ended by then is partial (progress, projection; judged only once decided).
+    #[arg(long)]
+    as_of: Option<String>,
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
     #[arg(long)]
@@ -143,17 +149,24 @@ pub fn build_report(
     db: &crate::storeargs::StoreArgs,
     profile: &Profile,
     year: i32,
+    today: standards::Date,
 ) -> anyhow::Result<Vec<IndicatorReport>> {
     let mut store = db.open()?;
     let air = crate::report::air_engine(profile);
     let water = crate::report::water_engine(profile)?;
-    engine::indicators::profile_report(&mut *store, profile, &air, &water, year)
+    engine::indicators::profile_report(&mut *store, profile, &air, &water, year, today)
         .context("indicators report (air_days and water_days brought up to date)")
 }
 
 pub fn report(a: ReportArgs) -> anyhow::Result<std::process::ExitCode> {
     let profile = load_profile(&a.profile)?;
-    let rep = build_report(&a.db, &profile, a.year)?;
+    let today = match &a.as_of {
+        Some(d) => d
+            .parse::<standards::Date>()
+            .map_err(|e| anyhow::anyhow!("--as-of {d}: expected YYYY-MM-DD ({e})"))?,
+        None => engine::sources_report::beijing_today(),
+    };
+    let rep = build_report(&a.db, &profile, a.year, today)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => {
@@ -174,6 +187,8 @@ pub fn report(a: ReportArgs) -> anyhow::Result<std::process::ExitCode> {
                 "trend",
             ];
             head.extend(years.iter().map(String::as_str));
+            // Appended after the years (the leading columns are the contract).
+            head.extend(["verdict", "verdict_year", "partial", "projection"]);
             w.write_record(&head)?;
             for r in &rep {
                 let mut row = vec![
@@ -204,6 +219,19 @@ pub fn report(a: ReportArgs) -> anyhow::Result<std::process::ExitCode> {
                         .iter()
                         .map(|y| r.values.get(y).map(|v| v.to_string()).unwrap_or_default()),
                 );
+                row.extend([
+                    serde_json::to_value(r.verdict)?
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    r.verdict_year.to_string(),
+                    r.partial.to_string(),
+                    r.progress
+                        .as_ref()
+                        .and_then(|p| p.projection)
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                ]);
                 w.write_record(&row)?;
             }
             w.flush()?;

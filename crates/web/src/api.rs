@@ -341,6 +341,23 @@ fn latest_county_hour(s: &AppState) -> Result<Option<Value>, ApiError> {
     }))
 }
 
+/// The county's latest day for the overview, saying which day it is: `days_ago` (0 = today,
+/// 1 = yesterday) and `running` (today's day, its hours so far; not a complete day yet).
+fn county_day_json(d: &AirDay) -> Value {
+    let mut v = air_day_json(d);
+    let t = today();
+    let ago = match (
+        d.day.parse::<standards::Date>(),
+        t.parse::<standards::Date>(),
+    ) {
+        (Ok(a), Ok(b)) => Some(engine::time::days_from_date(b) - engine::time::days_from_date(a)),
+        _ => None,
+    };
+    v["days_ago"] = json!(ago);
+    v["running"] = json!(ago == Some(0));
+    v
+}
+
 fn air_day_json(d: &AirDay) -> Value {
     json!({"date": d.day, "aqi": d.aqi, "level": d.level, "primary": d.primary,
            "pm25": d.pm25, "pm10": d.pm10, "o3_8h": d.o3_8h, "no2": d.no2, "so2": d.so2, "co": d.co})
@@ -418,7 +435,7 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
         "county": {"name": s.profile.county.name, "code": s.profile.county.code,
                    "centre": [s.profile.county.centre.lon, s.profile.county.centre.lat]},
         "today": today(),
-        "county_air": latest.get(store::COUNTY_SITE).map(air_day_json),
+        "county_air": latest.get(store::COUNTY_SITE).map(county_day_json),
         "county_air_hour": county_hour,
         "devices": {"total": total, "online": on, "offline": total - on},
         "sites": sites,
@@ -512,7 +529,7 @@ fn public_air_json(s: &AppState) -> Res {
         .collect();
     Ok(Json(json!({
         "county": s.profile.county.name,
-        "county_air": latest.get(store::COUNTY_SITE).map(air_day_json),
+        "county_air": latest.get(store::COUNTY_SITE).map(county_day_json),
         "county_days": rows.iter().map(air_day_json).collect::<Vec<_>>(),
         "stations": stations,
         "water": sections,

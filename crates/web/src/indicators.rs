@@ -41,12 +41,22 @@ pub fn report_json(s: &AppState, year: i32) -> Result<bytes::Bytes, ApiError> {
         return Err(bad(format!("year={year}: expected 2021..=2100")));
     }
     let st = stamp(s)?;
+    // A running year's progress changes with the day: the day is part of the key.
+    let day = today();
+    let as_of: standards::Date = day.parse().map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("today {day}: {e}"),
+        )
+    })?;
     s.reports
-        .get_or(&format!("ind:{year}"), st, crate::REPORT_TTL, || {
+        .get_or(&format!("ind:{year}:{day}"), st, crate::REPORT_TTL, || {
             let rep = {
                 let mut d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-                engine::indicators::profile_report(&mut **d, &s.profile, &s.air, &s.water, year)
-                    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+                engine::indicators::profile_report(
+                    &mut **d, &s.profile, &s.air, &s.water, year, as_of,
+                )
+                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             };
             let v = json!({"year": year, "target_year": engine::indicators::TARGET_YEAR,
                            "indicators": rep});
@@ -57,15 +67,17 @@ pub fn report_json(s: &AppState, year: i32) -> Result<bytes::Bytes, ApiError> {
 }
 
 /// `GET /api/v1/indicators?year=`: every indicator with yearly values (origin, source,
-/// evidence), target, status and trend.
+/// evidence; a year still running with its progress), target, status, trend and the verdict
+/// (docs/engine.md "Plan indicators").
 pub async fn report(State(s): State<AppState>, Query(q): Query<YearQuery>) -> Res {
     let year = q.year.unwrap_or_else(this_year);
     let body = crate::blocking(move || report_json(&s, year)).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The overview's summary: each indicator's latest value against its target, and counts by
-/// status (`None` for roles that do not read the plan).
+/// The overview's summary: each indicator's latest value (with its progress while its year
+/// runs) and the verdict on the target year's value, and counts by status and by verdict
+/// (`None` for roles that do not read the plan).
 pub fn overview_summary(s: &AppState, p: &Principal) -> Result<Option<Value>, ApiError> {
     if p.role == crate::Role::Enterprise {
         return Ok(None);
@@ -73,6 +85,11 @@ pub fn overview_summary(s: &AppState, p: &Principal) -> Result<Option<Value>, Ap
     let year = this_year();
     let v: Value = serde_json::from_slice(&report_json(s, year)?).unwrap_or_default();
     let mut counts = serde_json::Map::new();
+    let mut verdicts = serde_json::Map::new();
+    let count = |m: &mut serde_json::Map<String, Value>, k: &str| {
+        let e = m.entry(k.to_string()).or_insert(json!(0));
+        *e = json!(e.as_u64().unwrap_or(0) + 1);
+    };
     let items: Vec<Value> = v["indicators"]
         .as_array()
         .map(|a| a.as_slice())
@@ -80,17 +97,23 @@ pub fn overview_summary(s: &AppState, p: &Principal) -> Result<Option<Value>, Ap
         .iter()
         .map(|i| {
             let st = i["status"].as_str().unwrap_or("no_data").to_string();
-            let e = counts.entry(st.clone()).or_insert(json!(0));
-            *e = json!(e.as_u64().unwrap_or(0) + 1);
+            let vd = i["verdict"].as_str().unwrap_or("no_data").to_string();
+            count(&mut counts, &st);
+            count(&mut verdicts, &vd);
             let latest = i["years"].as_array().and_then(|y| y.last()).cloned();
+            let l = |k: &str| latest.as_ref().map(|l| l[k].clone());
             json!({"code": i["code"], "name": i["name"], "unit": i["unit"], "target": i["target"],
-                   "latest": latest.as_ref().map(|l| l["value"].clone()),
-                   "latest_year": latest.as_ref().map(|l| l["year"].clone()),
-                   "status": st})
+                   "computed_from": i["computed_from"],
+                   "latest": l("value"), "latest_year": l("year"),
+                   "latest_partial": l("partial").unwrap_or(json!(false)),
+                   "latest_progress": l("progress").filter(|p| !p.is_null()),
+                   "status": st, "verdict": vd, "verdict_year": i["verdict_year"],
+                   "verdict_value": i["verdict_value"]})
         })
         .collect();
     Ok(Some(
-        json!({"year": year, "counts": counts, "items": items}),
+        json!({"year": year, "target_year": engine::indicators::TARGET_YEAR, "counts": counts,
+               "verdict_counts": verdicts, "items": items}),
     ))
 }
 
