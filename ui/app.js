@@ -32,7 +32,17 @@ const QS = (() => {
     close: '办结', reopen: '重新打开', overdue: '逾期' };
   const STATUS_CN = { new: '新告警', acknowledged: '已确认', dispatched: '已派发', handled: '已处置', closed: '已办结', cleared: '已自动解除' };
   const IND_STATUS = { met: ['已达标', '#00B050'], on_track: ['进度正常', '#1E90FF'], at_risk: ['有风险', '#FF7E00'], missed: ['未达标', '#FF0000'],
-    no_data: ['无数据', '#8a8a8a'], target_pending: ['目标待下达', '#8a8a8a'] };
+    in_progress: ['年度进行中', '#5c7fa6'], no_data: ['无数据', '#8a8a8a'], target_pending: ['目标待下达', '#8a8a8a'] };
+  // A running year's progress (engine::indicators::Progress): so far, rate so far, projection, reachable range.
+  const mdCn = (d) => `${Number(d.slice(5, 7))}月${Number(d.slice(8, 10))}日`;
+  const indProgress = (p, unit, days) => {
+    if (!p) return '';
+    const u = unit === '%' ? '%' : unit;
+    const reach = p.reachable_min != null ? `;全年可能 ${p.reachable_min}–${p.reachable_max}${u}` : '';
+    return days
+      ? `截至${mdCn(p.as_of)}(已过 ${p.elapsed_days}/${p.period_days} 天):${p.so_far}${u},优良天数比例 ${p.rate_so_far ?? '—'}%,按此推算全年约 ${p.projection ?? '—'}${u}${reach}`
+      : `截至${mdCn(p.as_of)}:${p.rate_so_far ?? '—'}${u},按目前情况推算全年 ${p.projection ?? '—'}${u}${reach}`;
+  };
   const indBadge = (st) => `<span class="badge" style="background:${(IND_STATUS[st] || IND_STATUS.no_data)[1]}">${(IND_STATUS[st] || IND_STATUS.no_data)[0]}</span>`;
   const indTarget = (t) => (t.value != null ? `${t.direction || ''} ${t.value}` : (t.text || '—'));
   let me = null;
@@ -91,20 +101,23 @@ const QS = (() => {
   let boundaryRegistered = false;
   async function overview() {
     $('page').innerHTML = `<div class="grid">
-      <div><div class="panel"><h2>今日县城空气质量</h2><div id="ov-aqi" class="big">—</div><div id="ov-aqi-text" style="text-align:center"></div>
+      <div><div class="panel"><h2>县城空气质量</h2><div id="ov-aqi-day" class="muted" style="text-align:center">日均 AQI</div><div id="ov-aqi" class="big">—</div><div id="ov-aqi-text" style="text-align:center"></div>
              <div id="ov-hour" class="kv" style="margin-top:8px"><span>实时(小时)AQI</span><b id="ov-hour-aqi">—</b></div><div id="ov-hour-text" class="muted" style="text-align:center"></div></div>
            <div class="panel"><h2>设备在线</h2><div id="ov-devices"></div></div>
            <div class="panel"><h2>告警</h2><div id="ov-alarms"></div></div></div>
       <div class="panel"><h2>点位分布</h2><div id="ov-map" class="chart tall"></div></div>
       <div><div class="panel"><h2>空气站(最新日 AQI)</h2><table class="data" id="ov-stations"></table></div>
-           <div class="panel" id="ov-ind-panel"><h2>规划指标(对照2025年目标)</h2><table class="data" id="ov-ind"></table></div>
+           <div class="panel" id="ov-ind-panel"><h2>规划指标(对照2025年目标)</h2><table class="data" id="ov-ind"></table><p class="muted">评价按目标年(2025年)数值;年度进行中的数值显示进度,不作评价</p></div>
            <div class="panel"><h2>点位统计</h2><div id="ov-kinds"></div><p class="muted" id="ov-note"></p></div></div></div>`;
     const [ov, geo] = await Promise.all([api('/api/v1/overview'), boundaryRegistered ? null : api('/api/v1/boundary').catch(() => null)]);
     if (geo) { echarts.registerMap('county', typeof geo === 'string' ? JSON.parse(geo) : geo); boundaryRegistered = true; }
     const ca = ov.county_air;
     $('ov-aqi').textContent = ca ? ca.aqi : '—';
     $('ov-aqi').style.color = ca ? aqiColor(ca.level) : '#8a8a8a';
-    $('ov-aqi-text').innerHTML = ca ? `${aqiName(ca.level)} · 首要污染物 ${esc(primary(ca.primary))}<br><span class="muted">${esc(ca.date)}</span>` : '暂无日均值';
+    // Say which day the daily AQI is (yesterday's is the latest complete one; today's runs).
+    const dayWord = (c) => (c.days_ago === 0 ? '今日(截至目前)' : c.days_ago === 1 ? '昨日' : c.days_ago > 1 ? `${c.days_ago}天前` : '');
+    $('ov-aqi-day').textContent = ca ? `${dayWord(ca)} ${ca.date} 日均 AQI` : '日均 AQI';
+    $('ov-aqi-text').innerHTML = ca ? `${aqiName(ca.level)} · 首要污染物 ${esc(primary(ca.primary))}` : '近3日暂无日均值';
     const ch = ov.county_air_hour;
     $('ov-hour-aqi').textContent = ch ? ch.aqi : '—';
     $('ov-hour-aqi').style.color = ch ? aqiColor(ch.level) : '#8a8a8a';
@@ -117,8 +130,13 @@ const QS = (() => {
       <div class="kv"><span>新告警</span><b>${al.new}</b></div><div class="kv"><span>逾期</span><b class="off">${al.overdue}</b></div>
       <div class="kv"><span>特别严重 / 严重 / 较重 / 一般</span><b>${['critical', 'major', 'warning', 'info'].map((k) => `<span style="color:${SEV_COLORS[k]}">${al.by_severity[k] || 0}</span>`).join(' / ')}</b></div>`;
     if (ov.indicators) {
-      $('ov-ind').innerHTML = '<tr><th>指标</th><th>最新值</th><th>目标</th><th>状态</th></tr>' + ov.indicators.items.map((i) =>
-        `<tr><td title="${esc(i.code)}">${esc(i.name)}</td><td>${i.latest ?? '—'}${i.latest_year ? `<span class="muted">(${i.latest_year})</span>` : ''}</td><td>${esc(indTarget(i.target))}</td><td>${indBadge(i.status)}</td></tr>`).join('');
+      const ty = ov.indicators.target_year || 2025;
+      $('ov-ind').innerHTML = `<tr><th>指标</th><th>目标</th><th>${ty}年值 · 评价</th><th>最新值</th></tr>` + ov.indicators.items.map((i) => {
+        const judged = i.verdict_year !== ov.indicators.year;
+        const latest = i.latest == null ? '—' : `${i.latest}<span class="muted">(${i.latest_year}${i.latest_partial ? ',年度进行中' : ''})</span>`;
+        return `<tr data-code="${esc(i.code)}"><td title="${esc(i.code)}">${esc(i.name)}</td><td>${esc(indTarget(i.target))}</td>
+          <td>${judged ? `${i.verdict_value ?? '—'} ` : ''}${indBadge(i.verdict)}</td>
+          <td class="ov-ind-latest" title="${esc(indProgress(i.latest_progress, i.unit, i.computed_from === 'good_days'))}">${latest}</td></tr>`; }).join('');
     } else { $('ov-ind-panel').remove(); }
     const air = ov.sites.filter((s) => s.kind === 'air');
     $('ov-stations').innerHTML = '<tr><th>站点</th><th>AQI</th><th>类别</th></tr>' + air.map((s) =>
@@ -153,7 +171,7 @@ const QS = (() => {
       <div class="panel"><h2>逐时浓度(近3日)</h2><div id="air-hourly" class="chart"></div></div>
       <div class="row"><div class="panel"><h2>日历热图:逐日 AQI</h2><div id="air-calendar" class="chart" style="height:260px"></div></div></div>
       <div class="row"><div class="panel"><h2>各月优良天数</h2><div id="air-monthly" class="chart"></div></div>
-      <div class="panel"><h2>年度统计</h2><table class="data" id="air-annual"></table></div></div>
+      <div class="panel"><h2 id="air-annual-title">年度统计</h2><table class="data" id="air-annual"></table></div></div>
       <div class="panel">对比指标 <select id="air-metric"><option value="good">各月优良天数</option><option value="pm25">PM2.5 月均值 µg/m³</option></select>
         对比年份 <select id="air-year2">${[year - 1, year - 2, year - 3, year].map((y) => `<option>${y}</option>`).join('')}</select></div>
       <div class="row"><div class="panel"><h2 id="air-cmp-title">站点对比</h2><div id="air-compare" class="chart"></div></div>
@@ -190,10 +208,20 @@ const QS = (() => {
         series: [{ name: '优良天数', type: 'bar', data: good, itemStyle: { color: '#00E400' } }, { name: '有效天数', type: 'bar', data: valid, itemStyle: { color: '#4fa3ff' } }],
       });
       const f = (v, d = 1) => (v == null ? '—' : Number(v).toFixed(d));
-      const rows = [['有效天数', st.valid_days], ['优良天数', st.good_days], ['优良天数比例 %', f(st.good_days_ratio)], ['重度及以上污染天数', st.heavy_days],
+      // A year still running (Beijing) is not judged: GB 3095 Table 4 wants ≥ 324 valid days a
+      // year (≥ 27 a month, 25 in Feb); the statistics so far are shown as progress.
+      const bjNow = new Date(Date.now() + 8 * 3600e3);
+      const running = Number(y) >= bjNow.getUTCFullYear();
+      const elapsed = running ? Math.floor((bjNow - Date.UTC(Number(y), 0, 1)) / 86400e3) + 1 : null;
+      const suff = st.attainment?.annual_data_sufficient;
+      const attain = running ? `年度进行中,年末评价(截至${mdCn(bjNow.toISOString())}有效 ${st.valid_days} 天,年评价需 ≥ 324 天)`
+        : suff === false ? `数据不足,不作年度评价(有效 ${st.valid_days} 天,需 ≥ 324 天且每月 ≥ 27 天)`
+          : st.attainment?.attains == null ? '数据不足' : st.attainment.attains ? '达标' : '未达标';
+      $('air-annual-title').textContent = running ? `年度统计(${y}年截至${mdCn(bjNow.toISOString())},年度进行中)` : `年度统计(${y}年)`;
+      const rows = [['有效天数', running ? `${st.valid_days}(已过 ${elapsed} 天)` : st.valid_days], ['优良天数', st.good_days], ['优良天数比例 %', f(st.good_days_ratio)], ['重度及以上污染天数', st.heavy_days],
         ['PM2.5 年均 µg/m³', f(st.PM25_annual_mean, 0)], ['PM10 年均 µg/m³', f(st.PM10_annual_mean, 0)], ['NO₂ 年均 µg/m³', f(st.NO2_annual_mean, 0)],
         ['SO₂ 年均 µg/m³', f(st.SO2_annual_mean, 0)], ['CO 日均第95百分位 mg/m³', f(st.CO_24H_p95)], ['O₃ 日最大8小时第90百分位 µg/m³', f(st.O3_8H_p90, 0)],
-        ['综合指数', f(st.composite_index ?? st.composite_index_2012, 2)], ['达标(GB 3095 二级)', st.attainment?.attains == null ? '数据不足' : st.attainment.attains ? '达标' : '未达标']];
+        ['综合指数', f(st.composite_index ?? st.composite_index_2012, 2)], ['达标(GB 3095 二级)', attain]];
       $('air-annual').innerHTML = rows.map(([k, v]) => `<tr><td>${k}</td><td><b>${esc(v)}</b></td></tr>`).join('');
     };
     // Comparison: every station's (and the county's) monthly figure for the chosen year, and the
@@ -333,7 +361,7 @@ const QS = (() => {
     const canEnter = ['admin', 'planning'].includes(me.role);
     $('page').innerHTML = `<div class="panel"><h2>规划指标(“十四五”生态环境保护规划 专栏二)</h2>
       年份 <select id="ind-year">${[year, year - 1, year - 2, year - 3, year - 4, year - 5].filter((y) => y >= 2021).map((y) => `<option>${y}</option>`).join('')}</select>
-      <span class="muted">状态按所选年份对照 2025 年目标;自动计算的指标来自监测数据,其余由责任部门填报</span>
+      <span class="muted">评价:2025 年及以前按所选年份的数值,之后按 2025 年(目标年)的数值对照目标;年度进行中的数值只显示进度(截至目前、比例、推算),在已无法达标或已确定达标时才评价;自动计算的指标来自监测数据,其余由责任部门填报</span>
       <table class="data" id="ind-table"></table></div>
       ${canEnter ? `<div class="panel"><h2>填报指标值</h2><div class="form">指标 <select id="ind-code"></select> 年份 <input class="f" id="ind-y" type="number" value="${year - 1}" style="width:80px">
         数值 <input class="f" id="ind-value" style="width:100px"> 来源 <input class="f w" id="ind-source" placeholder="如:县林业局年报">
@@ -352,13 +380,15 @@ const QS = (() => {
       const y = Number($('ind-year').value);
       const r = await api(`/api/v1/indicators?year=${y}`);
       const years = []; for (let k = 2020; k <= y; k++) years.push(String(k));
-      $('ind-table').innerHTML = `<tr><th>编号</th><th>指标</th><th>单位</th><th>属性</th><th>来源</th>${years.map((k) => `<th>${k}</th>`).join('')}<th>2025目标</th><th>状态</th><th>趋势</th></tr>` +
+      $('ind-table').innerHTML = `<tr><th>编号</th><th>指标</th><th>单位</th><th>属性</th><th>来源</th>${years.map((k) => `<th>${k}</th>`).join('')}<th>2025目标</th><th>评价</th><th>进度(年度进行中)</th><th>趋势</th></tr>` +
         r.indicators.map((i) => {
           const by = {}; i.years.forEach((v) => { by[v.year] = v; });
           return `<tr data-id="${esc(i.code)}"><td>${esc(i.code)}</td><td>${esc(i.name)}</td><td>${esc(i.unit)}</td><td>${esc(i.type)}</td>
             <td>${esc(COMP[i.computed_from] || i.computed_from)}</td>${years.map((k) => { const v = by[k];
-              return `<td class="ind-v" data-year="${k}" title="${v ? esc(`${v.origin} ${v.source || ''} ${v.evidence || ''} ${v.detail || ''}`) : ''}">${v ? v.value : '—'}</td>`; }).join('')}
-            <td>${esc(indTarget(i.target))}</td><td>${indBadge(i.status)}</td><td>${{ improving: '向好', worsening: '变差', stable: '持平' }[i.trend] || '—'}</td></tr>`;
+              return `<td class="ind-v${v?.partial ? ' partial' : ''}" data-year="${k}" title="${v ? esc(`${v.origin} ${v.source || ''} ${v.evidence || ''} ${v.detail || ''}`) : ''}">${v ? v.value : '—'}${v?.partial ? '<span class="muted">(进行中)</span>' : ''}</td>`; }).join('')}
+            <td>${esc(indTarget(i.target))}</td><td class="ind-verdict">${indBadge(i.verdict)}${i.verdict_year !== y ? `<span class="muted">(按${i.verdict_year}年)</span>` : ''}</td>
+            <td class="ind-progress">${i.progress ? esc(indProgress(i.progress, i.unit, i.computed_from === 'good_days')) : '—'}</td>
+            <td>${{ improving: '向好', worsening: '变差', stable: '持平' }[i.trend_complete] || '—'}</td></tr>`;
         }).join('');
       $('ind-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => showEntries(tr.dataset.id); });
       if (canEnter && !$('ind-code').options.length) {

@@ -431,6 +431,24 @@ fn web_ui_in_headless_chromium() {
         "/^\\d+$/.test(document.getElementById('ov-aqi').textContent)",
     );
     d.wait("map drawn", "document.querySelector('#ov-map canvas')");
+    // The air card names its day (the latest daily AQI is yesterday's until today's is valid).
+    let day = d.text("#ov-aqi-day");
+    assert!(
+        ["今日", "昨日", "天前"].iter().any(|w| day.starts_with(w))
+            && day.contains(" 20")
+            && day.ends_with("日均 AQI"),
+        "air card: {day}"
+    );
+    // The plan's indicators on the overview: a year still running shows as such, never 未达标.
+    d.wait(
+        "overview indicators",
+        "document.querySelector('#ov-ind tr[data-code=\"I06\"]')",
+    );
+    let i06 = d.text("#ov-ind tr[data-code=\"I06\"]");
+    assert!(
+        i06.contains("年度进行中") && !i06.contains("未达标"),
+        "overview I06: {i06}"
+    );
     std::thread::sleep(Duration::from_millis(800));
     d.screenshot(&shots, "02-overview");
     // Unbuilt pages are disabled, not fake.
@@ -459,6 +477,13 @@ fn web_ui_in_headless_chromium() {
     d.wait("air comparison", "document.querySelector('#air-compare canvas') && document.querySelector('#air-years canvas') && document.getElementById('air-years-title').textContent.includes('vs')");
     d.js("const m = document.getElementById('air-metric'); m.value = 'pm25'; m.onchange(); return 1;");
     d.wait("air PM2.5 comparison", "document.getElementById('air-cmp-title').textContent.includes('PM2.5') && echarts.getInstanceByDom(document.getElementById('air-compare')).getOption().series.some((s) => s.data.some((v) => v != null))");
+    // The year is running: its statistics are progress, not a GB 3095 verdict.
+    let annual = d.text("#air-annual");
+    assert!(
+        annual.contains("年度进行中") && !annual.contains("未达标"),
+        "air annual: {annual}"
+    );
+    assert!(d.text("#air-annual-title").contains("年度进行中"));
     std::thread::sleep(Duration::from_millis(800));
     d.screenshot(&shots, "03-air");
 
@@ -596,6 +621,34 @@ fn web_ui_in_headless_chromium() {
         "entry with evidence",
         "document.getElementById('ind-entries').textContent.includes('垫林发〔2026〕1号')",
     );
+    // A running year shows its progress and no verdict; past the target year the target
+    // year's value is judged (forest cover 2025 = 47.2 against ≥ 46), the latest beside it.
+    let (st, body) = post_in_browser(
+        &d,
+        "/api/v1/indicators/I03/entries",
+        &json!({"year": 2025, "value": 47.2, "source": "县林业局年报"}),
+    );
+    assert_eq!(st, 201, "{body}");
+    d.js("document.getElementById('ind-year').onchange(); return 1;");
+    d.wait(
+        "forest cover judged on 2025",
+        "(document.querySelector('#ind-table tr[data-id=\"I03\"] td.ind-verdict') || {}).textContent === '已达标(按2025年)'",
+    );
+    let i06 = d.text("#ind-table tr[data-id=\"I06\"]");
+    let progress = d.text("#ind-table tr[data-id=\"I06\"] td.ind-progress");
+    assert!(
+        progress.contains("截至")
+            && progress.contains("优良天数比例")
+            && progress.contains("推算全年"),
+        "I06 progress: {progress}"
+    );
+    assert!(
+        i06.contains("(进行中)") && !i06.contains("未达标") && !i06.contains("变差"),
+        "I06: {i06}"
+    );
+    // No figure of the running year is judged missed here (3 days cannot decide a year).
+    let missed_partial = d.js("return [...document.querySelectorAll('#ind-table tr[data-id]')].filter((tr) => tr.querySelector('td.ind-v.partial') && tr.querySelector('td.ind-verdict').textContent.includes('未达标')).map((tr) => tr.dataset.id);");
+    assert_eq!(missed_partial, json!([]));
     std::thread::sleep(Duration::from_millis(300));
     d.screenshot(&shots, "06-plan-indicators");
 
