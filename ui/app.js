@@ -38,7 +38,9 @@ const QS = (() => {
   const indProgress = (p, unit, days) => {
     if (!p) return '';
     const u = unit === '%' ? '%' : unit;
-    const reach = p.reachable_min != null ? `;全年可能 ${p.reachable_min}–${p.reachable_max}${u}` : '';
+    // The reachable range only where it already narrows the year (days lost, months failed).
+    const top = days ? p.period_days : 100;
+    const reach = p.reachable_max != null && p.reachable_max < top ? `;全年最多 ${p.reachable_max}${u}` : '';
     return days
       ? `截至${mdCn(p.as_of)}(已过 ${p.elapsed_days}/${p.period_days} 天):${p.so_far}${u},优良天数比例 ${p.rate_so_far ?? '—'}%,按此推算全年约 ${p.projection ?? '—'}${u}${reach}`
       : `截至${mdCn(p.as_of)}:${p.rate_so_far ?? '—'}${u},按目前情况推算全年 ${p.projection ?? '—'}${u}${reach}`;
@@ -131,12 +133,12 @@ const QS = (() => {
       <div class="kv"><span>特别严重 / 严重 / 较重 / 一般</span><b>${['critical', 'major', 'warning', 'info'].map((k) => `<span style="color:${SEV_COLORS[k]}">${al.by_severity[k] || 0}</span>`).join(' / ')}</b></div>`;
     if (ov.indicators) {
       const ty = ov.indicators.target_year || 2025;
-      $('ov-ind').innerHTML = `<tr><th>指标</th><th>目标</th><th>${ty}年值 · 评价</th><th>最新值</th></tr>` + ov.indicators.items.map((i) => {
-        const judged = i.verdict_year !== ov.indicators.year;
+      $('ov-ind').innerHTML = `<tr><th>指标</th><th>最新值</th><th>目标</th><th>${ty}年评价</th></tr>` + ov.indicators.items.map((i) => {
         const latest = i.latest == null ? '—' : `${i.latest}<span class="muted">(${i.latest_year}${i.latest_partial ? ',年度进行中' : ''})</span>`;
-        return `<tr data-code="${esc(i.code)}"><td title="${esc(i.code)}">${esc(i.name)}</td><td>${esc(indTarget(i.target))}</td>
-          <td>${judged ? `${i.verdict_value ?? '—'} ` : ''}${indBadge(i.verdict)}</td>
-          <td class="ov-ind-latest" title="${esc(indProgress(i.latest_progress, i.unit, i.computed_from === 'good_days'))}">${latest}</td></tr>`; }).join('');
+        const judged = i.verdict_value != null && i.verdict_year !== i.latest_year ? `<span class="muted">${ty}年 ${i.verdict_value}</span>` : '';
+        return `<tr data-code="${esc(i.code)}"><td title="${esc(i.code)}">${esc(i.name)}</td>
+          <td class="ov-ind-latest" title="${esc(indProgress(i.latest_progress, i.unit, i.computed_from === 'good_days'))}">${latest}</td>
+          <td>${esc(indTarget(i.target))}</td><td style="white-space:nowrap">${indBadge(i.verdict)}${judged ? `<br>${judged}` : ''}</td></tr>`; }).join('');
     } else { $('ov-ind-panel').remove(); }
     const air = ov.sites.filter((s) => s.kind === 'air');
     $('ov-stations').innerHTML = '<tr><th>站点</th><th>AQI</th><th>类别</th></tr>' + air.map((s) =>
@@ -386,7 +388,7 @@ const QS = (() => {
           return `<tr data-id="${esc(i.code)}"><td>${esc(i.code)}</td><td>${esc(i.name)}</td><td>${esc(i.unit)}</td><td>${esc(i.type)}</td>
             <td>${esc(COMP[i.computed_from] || i.computed_from)}</td>${years.map((k) => { const v = by[k];
               return `<td class="ind-v${v?.partial ? ' partial' : ''}" data-year="${k}" title="${v ? esc(`${v.origin} ${v.source || ''} ${v.evidence || ''} ${v.detail || ''}`) : ''}">${v ? v.value : '—'}${v?.partial ? '<span class="muted">(进行中)</span>' : ''}</td>`; }).join('')}
-            <td>${esc(indTarget(i.target))}</td><td class="ind-verdict">${indBadge(i.verdict)}${i.verdict_year !== y ? `<span class="muted">(按${i.verdict_year}年)</span>` : ''}</td>
+            <td>${esc(indTarget(i.target))}</td><td class="ind-verdict" style="white-space:nowrap">${indBadge(i.verdict)}${i.verdict_year !== y && i.verdict !== 'target_pending' ? `<br><span class="muted">按${i.verdict_year}年</span>` : ''}</td>
             <td class="ind-progress">${i.progress ? esc(indProgress(i.progress, i.unit, i.computed_from === 'good_days')) : '—'}</td>
             <td>${{ improving: '向好', worsening: '变差', stable: '持平' }[i.trend_complete] || '—'}</td></tr>`;
         }).join('');

@@ -632,7 +632,7 @@ fn web_ui_in_headless_chromium() {
     d.js("document.getElementById('ind-year').onchange(); return 1;");
     d.wait(
         "forest cover judged on 2025",
-        "(document.querySelector('#ind-table tr[data-id=\"I03\"] td.ind-verdict') || {}).textContent === '已达标(按2025年)'",
+        "(document.querySelector('#ind-table tr[data-id=\"I03\"] td.ind-verdict') || {}).textContent === '已达标按2025年'",
     );
     let i06 = d.text("#ind-table tr[data-id=\"I06\"]");
     let progress = d.text("#ind-table tr[data-id=\"I06\"] td.ind-progress");

@@ -942,6 +942,16 @@ async fn indicators_report_entry_roles_and_audit() {
     .await;
     assert_eq!(s, StatusCode::OK, "{rep}");
     assert_eq!(rep["indicators"].as_array().unwrap().len(), 15);
+    // Beside the contract's fields: the verdict of the report year (2024 is over), never
+    // partial, with the trend over complete years.
+    for i in rep["indicators"].as_array().unwrap() {
+        assert_eq!(i["verdict_year"], 2024, "{i}");
+        assert_eq!(i["partial"], false, "{i}");
+        assert!(
+            i["verdict"].is_string() && i["trend_complete"].is_string(),
+            "{i}"
+        );
+    }
     let uri = format!("/api/v1/indicators/{manual}/entries");
     let body = json!({"year": 2024, "value": 61.5, "source": "县林业局 2024 年报", "evidence": "垫林发〔2025〕3号"});
     // Missing source, unknown indicator, bad year.
@@ -1021,6 +1031,24 @@ async fn indicators_report_entry_roles_and_audit() {
     assert_eq!(list.as_array().unwrap().len(), 1);
     let (_, ov, _) = call(&e.app, "GET", "/api/v1/overview", Some(&t), None).await;
     assert_eq!(ov["indicators"]["items"].as_array().unwrap().len(), 15);
+    assert_eq!(ov["indicators"]["target_year"], 2025);
+    let counted: u64 = ov["indicators"]["verdict_counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert_eq!(counted, 15, "{}", ov["indicators"]);
+    for i in ov["indicators"]["items"].as_array().unwrap() {
+        assert_eq!(
+            i["verdict_year"], 2025,
+            "the overview's year is past the target year"
+        );
+        assert!(
+            i["verdict"].is_string() && i.get("latest_partial").is_some(),
+            "{i}"
+        );
+    }
     // A second figure for the year: the audit log has before and after.
     let (s, _, _) = call(
         &e.app,
@@ -1657,6 +1685,45 @@ async fn overview_shows_the_latest_county_hour() {
     assert_eq!(ch["primary"], "PM25_1H");
     assert_eq!(ch["stations"], 2);
     assert_eq!(ch["hour"], model::format_beijing(h - 3600));
+}
+
+/// 今日县城空气质量 names its day: the county's latest daily AQI carries `days_ago` (1 =
+/// yesterday, the latest complete day) and `running` (today's day so far).
+#[tokio::test]
+async fn overview_says_which_day_the_county_aqi_is() {
+    let e = env();
+    let beijing_day =
+        |ago: i64| model::format_beijing(auth::now_ms() / 1000 - ago * 86_400)[..10].to_string();
+    let day = |d: String, aqi: i64| store::AirDay {
+        site: store::COUNTY_SITE.into(),
+        day: d,
+        rules: "HJ633-2026".into(),
+        pm25: Some("60".into()),
+        aqi: Some(aqi),
+        level: Some(2),
+        primary: "PM2.5".into(),
+        stations: 2,
+        ..Default::default()
+    };
+    let mut st = SqliteStore::open(&e.dir).unwrap();
+    st.put_air_days(&[day(beijing_day(2), 55), day(beijing_day(1), 81)])
+        .unwrap();
+    let c = login(&e.app, "plan").await;
+    let (s, v, _) = call(&e.app, "GET", "/api/v1/overview", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let ca = &v["county_air"];
+    assert_eq!(ca["aqi"], 81, "{v}");
+    assert_eq!(ca["date"], beijing_day(1).as_str());
+    assert_eq!(ca["days_ago"], 1);
+    assert_eq!(ca["running"], false);
+    // Today's day, once it has a valid AQI, is today's running value.
+    st.put_air_days(&[day(beijing_day(0), 63)]).unwrap();
+    let c = login(&e.app, "town").await; // another scope: not cached yet
+    let (_, v, _) = call(&e.app, "GET", "/api/v1/overview", Some(&c), None).await;
+    let ca = &v["county_air"];
+    assert_eq!(ca["aqi"], 63, "{v}");
+    assert_eq!(ca["days_ago"], 0);
+    assert_eq!(ca["running"], true);
 }
 
 /// Many clients opening the overview at once on a cold cache: one computation, every client
