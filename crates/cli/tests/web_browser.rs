@@ -575,6 +575,21 @@ fn web_ui_in_headless_chromium() {
         "alarm list",
         &format!("document.querySelector('#al-table tr[data-id=\"{id}\"]')"),
     );
+    // The history replay's exceedances came late (补传): the list marks them, and only them.
+    let late = list["items"][0]["late"]
+        .as_bool()
+        .expect("late in the alarm JSON");
+    let marked = d.js(&format!(
+        "return document.querySelector('#al-table tr[data-id=\"{id}\"]').textContent.includes('补传');"
+    ));
+    assert_eq!(marked, Value::Bool(late), "alarm {id}: late {late}");
+    assert!(
+        d.js("return document.querySelectorAll('#al-table .badge.late').length;")
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "no alarm of the replayed history is shown as 补传"
+    );
     d.click(&format!("#al-table tr[data-id=\"{id}\"]"));
     d.wait("alarm detail", "document.getElementById('al-ack')");
     d.click("#al-ack");
