@@ -259,8 +259,11 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
             crate::report::water_engine(&profile)?
                 .catch_up(&mut *s)
                 .context("updating water_days")?;
-            engine::QualityEngine::default()
-                .catch_up(&mut *s)
+            engine::QualityEngine::new(engine::QualityConfig {
+                schedules: engine::due::Schedules::from_profile(&profile),
+                ..Default::default()
+            })
+            .catch_up(&mut *s)
                 .context("updating the data-quality findings")?;
             let e = AlarmEngine::new(crate::engines::alarm_config(&profile, a.late_alarm_days))?;
             let r = e.catch_up(&mut *s, t)?;

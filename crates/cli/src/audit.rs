@@ -251,9 +251,17 @@ pub struct QualityArgs {
     month: Option<u8>,
     #[arg(long, value_enum, default_value = "json")]
     format: QualityFormat,
-    /// Days after this date (YYYY-MM-DD) are not expected yet (default: today, Beijing).
-    #[arg(long)]
+    /// Days after this date (YYYY-MM-DD) are not expected yet (default: today, Beijing); the
+    /// whole of this day is (same as `--at` the next day 00:00).
+    #[arg(long, conflicts_with = "at")]
     today: Option<String>,
+    /// Count the hours due up to this time (RFC 3339 or Beijing `YYYY-MM-DD[THH:MM[:SS]]`;
+    /// default now): hours ending later are not expected yet.
+    #[arg(long)]
+    at: Option<String>,
+    /// County profile folder for the restaurants' opening hours (default: embedded Dianjiang).
+    #[arg(long)]
+    profile: Option<PathBuf>,
 }
 
 fn parse_date(s: &str) -> Option<Date> {
@@ -268,18 +276,29 @@ fn parse_date(s: &str) -> Option<Date> {
 /// `qingshan report quality`.
 pub fn quality_report(a: QualityArgs) -> anyhow::Result<std::process::ExitCode> {
     let (from, to) = crate::report::report_period(a.year, a.month)?;
-    let now = now_ms();
-    let today = match &a.today {
-        Some(s) => parse_date(s).with_context(|| format!("--today {s:?}: expected YYYY-MM-DD"))?,
-        None => engine::time::hour_start_of(now.div_euclid(1000)).date,
+    let now = match &a.today {
+        Some(s) => {
+            let d = parse_date(s)
+                .with_context(|| format!("--today {s:?}: expected YYYY-MM-DD"))?;
+            engine::time::day_start_utc(d) + 86_400
+        }
+        None => crate::report::at_or_now(a.at.as_deref())?,
     };
+    let profile = match &a.profile {
+        Some(dir) => Profile::load_dir(dir).with_context(|| format!("{}", dir.display()))?,
+        None => Profile::dianjiang(),
+    };
+    let schedules = engine::due::Schedules::from_profile(&profile);
     let mut store = a.db.open_existing()?;
-    let engine = QualityEngine::default();
+    let engine = QualityEngine::new(engine::QualityConfig {
+        schedules: schedules.clone(),
+        ..Default::default()
+    });
     engine
         .catch_up(&mut *store)
         .context("updating the quality tables")?;
-    engine.check_offline(&mut *store, now)?;
-    let rep = QualityReport::build(&*store, from, to, today, a.month.is_none())?;
+    engine.check_offline(&mut *store, now_ms())?;
+    let rep = QualityReport::build(&*store, from, to, now, a.month.is_none(), &schedules)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         QualityFormat::Json => {

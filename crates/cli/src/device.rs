@@ -66,6 +66,11 @@ pub struct AddArgs {
     /// Minute-data interval to set on connect (1064), minutes.
     #[arg(long)]
     min_interval: Option<u32>,
+    /// When the device was commissioned (RFC 3339 or Beijing `YYYY-MM-DD[THH:MM[:SS]]`);
+    /// default: now for a new device, unchanged for an existing one. Rates and offline checks
+    /// expect data from the earlier of this and its first data.
+    #[arg(long)]
+    registered: Option<String>,
 }
 
 fn parse_kind(s: &str) -> Result<DeviceKind, String> {
@@ -127,6 +132,18 @@ pub fn run(cmd: DeviceCommand) -> anyhow::Result<std::process::ExitCode> {
                 calibrate_clock: a.calibrate_clock,
                 rtd_interval: a.rtd_interval,
                 min_interval: a.min_interval,
+                registered: a
+                    .registered
+                    .as_deref()
+                    .map(|s| {
+                        model::parse_user_time(s).ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "--registered {s:?}: expected RFC 3339 or \
+                                 YYYY-MM-DD[THH:MM[:SS]] (Beijing)"
+                            )
+                        })
+                    })
+                    .transpose()?,
             };
             validate(&d).map_err(|e| anyhow::anyhow!("device {}: {e}", d.mn))?;
             let mut store = a.db.open()?;
@@ -284,6 +301,7 @@ pub fn parse_csv(text: &str) -> (Vec<Device>, Vec<String>) {
                 ),
                 rtd_interval: num("rtd_interval")?,
                 min_interval: num("min_interval")?,
+                registered: None,
             };
             validate(&d)?;
             if devices.iter().any(|x| x.mn == d.mn) {

@@ -43,7 +43,10 @@ impl Engines {
             air,
             water: crate::report::water_engine(profile)?,
             noise: crate::report::noise_engine(profile)?,
-            quality: QualityEngine::default(),
+            quality: QualityEngine::new(engine::QualityConfig {
+                schedules: engine::due::Schedules::from_profile(profile),
+                ..Default::default()
+            }),
             sources: SourcesEngine::from_profile(
                 profile,
                 &standards::emissions::LimitLibrary::national(),

@@ -167,10 +167,27 @@ pub struct SourcesArgs {
     /// County profile folder (default: the embedded Dianjiang profile).
     #[arg(long)]
     profile: Option<PathBuf>,
+    /// Count what was due up to this time (RFC 3339 or Beijing `YYYY-MM-DD[THH:MM[:SS]]`;
+    /// default now): the restaurants' online rate expects only intervals ended by then.
+    #[arg(long)]
+    at: Option<String>,
+}
+
+/// `--at` (RFC 3339 or Beijing `YYYY-MM-DD[THH:MM[:SS]]`) as UTC seconds, default now.
+pub fn at_or_now(at: Option<&str>) -> anyhow::Result<i64> {
+    match at {
+        Some(s) => model::parse_user_time(s).with_context(|| {
+            format!("--at {s:?}: expected RFC 3339 or YYYY-MM-DD[THH:MM[:SS]] (Beijing)")
+        }),
+        None => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64),
+    }
 }
 
 fn sources(a: SourcesArgs) -> anyhow::Result<std::process::ExitCode> {
-    use engine::sources_report::{beijing_today, SourcesReport};
+    use engine::sources_report::SourcesReport;
+    let now = at_or_now(a.at.as_deref())?;
     let (from, to) = crate::report::report_period(a.year, a.month)?;
     let profile = load_profile(&a.profile)?;
     let engine = engine::SourcesEngine::from_profile(
@@ -184,7 +201,7 @@ fn sources(a: SourcesArgs) -> anyhow::Result<std::process::ExitCode> {
         .catch_up(&mut *store)
         .context("updating the sources tables")?;
     tracing::debug!(?stats, "sources caught up");
-    let rep = SourcesReport::build(&*store, &engine, from, to, beijing_today())?;
+    let rep = SourcesReport::build(&*store, &engine, from, to, now)?;
     print(a.format, &rep, |out, rep| Ok(rep.write_csv(out)?))
 }
 

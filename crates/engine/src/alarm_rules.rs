@@ -20,10 +20,13 @@
 //!     exceedances they would have raised, marked late: in time order they continue the
 //!     condition like live data; at or before the newest hour judged they add past alarms
 //!     (docs/engine-alarms.md, "Late and back-filled data").
-//! (b) **Offline** (设备离线): a registered device with no packet for `multiple` × its interval
-//!     (RtdInterval if set, else the minute interval; default multiple 3), or 2 h when the
-//!     registry knows no interval (hour-only devices). One alarm per site (all its devices
-//!     listed); severity warning, major after 24 h. Cleared at the first tick that finds every
+//! (b) **Offline** (设备离线): a registered device whose silence since its last packet, counted
+//!     only while it is due ([`crate::due`]: after its commissioning, in its site's reporting
+//!     hours — a restaurant's opening hours), exceeds `multiple` × its interval (RtdInterval if
+//!     set, else the minute interval; default multiple 3), or 2 h when the registry knows no
+//!     interval (hour-only devices). A device that is due nothing (a restaurant at night) is
+//!     not offline. One alarm per site (all its devices listed); severity warning, major after
+//!     24 h of due silence. Cleared at the first tick that finds every
 //!     device of the site back.
 //! (c) **AQI jump** (AQI 级别跃升): a station's (or the county's) daily AQI level from
 //!     `air_days` rises by ≥ 2 levels from the previous day, or is ≥ 4 (中度污染 and worse,
@@ -164,6 +167,9 @@ pub struct AlarmConfig {
     pub water: Option<WaterEngine>,
     /// Raise `data_anomaly` from the quality findings (default true).
     pub data_anomaly: bool,
+    /// Reporting hours per site / kind ([`crate::due`]): offline counts only the silence in
+    /// them (a restaurant closed at night owes nothing).
+    pub schedules: crate::due::Schedules,
     /// Set by [`AlarmConfig::from_profile`] when the profile's water sites are invalid;
     /// [`AlarmEngine::new`] refuses the config with it.
     pub profile_error: Option<String>,
@@ -188,6 +194,7 @@ impl Default for AlarmConfig {
             aqi_sites: Vec::new(),
             water: None,
             data_anomaly: true,
+            schedules: crate::due::Schedules::default(),
             profile_error: None,
             late_after_s: 3600,
             late_horizon_s: LATE_HORIZON_S,
@@ -225,6 +232,7 @@ impl AlarmConfig {
             .map(|s| s.code.clone())
             .collect();
         cfg.aqi_sites.push(COUNTY_SITE.to_string());
+        cfg.schedules = crate::due::Schedules::from_profile(p);
         match WaterEngine::from_profile(p) {
             Ok(w) => cfg.water = Some(w),
             Err(e) => cfg.profile_error = Some(e.to_string()),
@@ -266,6 +274,7 @@ pub struct AlarmEngine {
     data_anomaly: bool,
     late_after_s: i64,
     late_horizon_s: i64,
+    schedules: crate::due::Schedules,
 }
 
 /// The watermark of the newest hour of (outlet, pollutant) the hour rules judged in time
@@ -346,6 +355,7 @@ impl AlarmEngine {
             data_anomaly: cfg.data_anomaly,
             late_after_s: cfg.late_after_s,
             late_horizon_s: cfg.late_horizon_s,
+            schedules: cfg.schedules,
         })
     }
 
@@ -1087,13 +1097,16 @@ impl AlarmEngine {
         now_ms: i64,
         st: &mut RuleStats,
     ) -> Result<()> {
-        let seen: HashMap<String, Option<i64>> = store
+        let states: HashMap<String, store::DeviceState> = store
             .device_states()?
             .into_iter()
-            .map(|s| (s.mn, s.last_seen_ms))
+            .map(|s| (s.mn.clone(), s))
             .collect();
-        // site → [(mn, last_seen, threshold_s)] of offline devices; sites with devices.
-        let mut offline: BTreeMap<String, Vec<(String, Option<i64>, i64)>> = BTreeMap::new();
+        let now_s = now_ms.div_euclid(1000);
+        // site → [(mn, last_seen, threshold_s, due silence s)] of offline devices; sites with
+        // devices.
+        let mut offline: BTreeMap<String, Vec<(String, Option<i64>, i64, i64)>> =
+            BTreeMap::new();
         let mut sites: BTreeSet<String> = BTreeSet::new();
         for d in store.devices()? {
             sites.insert(d.site.clone());
@@ -1104,27 +1117,32 @@ impl AlarmEngine {
                 .filter(|i| *i > 0);
             let threshold =
                 interval.map_or(self.offline.hour_only_s, |i| i * self.offline.multiple);
-            let last = seen.get(&d.mn).copied().flatten();
-            let off = match last {
-                Some(t) => now_ms - t > threshold * 1000,
-                None => self.offline.include_never_seen,
+            let state = states.get(&d.mn);
+            let last = state.and_then(|s| s.last_seen_ms);
+            // Silence counted only while the device is due: after its commissioning, in its
+            // site's reporting hours (docs/engine-quality.md "What is due").
+            let due = self.schedules.due(&d, state, now_s);
+            let silent = match last {
+                Some(t) => Some(due.seconds(t.div_euclid(1000), now_s)),
+                // Never seen: owed since its registration; unknown registration → offline
+                // when the policy includes never-seen devices.
+                None if self.offline.include_never_seen => {
+                    Some(due.span.from.map_or(i64::MAX, |r| due.seconds(r, now_s)))
+                }
+                None => None,
             };
-            if off {
+            if let Some(silent) = silent.filter(|s| *s > threshold) {
                 offline
                     .entry(d.site.clone())
                     .or_default()
-                    .push((d.mn.clone(), last, threshold));
+                    .push((d.mn.clone(), last, threshold, silent));
             }
         }
         let mut alarms = Alarms::with_clock(&mut *store, now_ms);
         for site in &sites {
             match offline.get(site) {
                 Some(devs) => {
-                    let longest_s = devs
-                        .iter()
-                        .map(|(_, l, _)| l.map_or(i64::MAX, |t| (now_ms - t) / 1000))
-                        .max()
-                        .unwrap_or(0);
+                    let longest_s = devs.iter().map(|x| x.3).max().unwrap_or(0);
                     let severity = if longest_s > self.offline.major_after_s {
                         Severity::Major
                     } else {
@@ -1132,7 +1150,15 @@ impl AlarmEngine {
                     };
                     let parts: Vec<String> = devs
                         .iter()
-                        .map(|(mn, l, th)| match l {
+                        .map(|(mn, l, th, silent)| match l {
+                            Some(t) if (now_ms - t) / 1000 > *silent => format!(
+                                "设备 {mn} 最后数据 {}，应报时段内已 {} 分钟无数据（阈值 {} 分钟，\
+                                 共 {} 分钟）",
+                                model::format_beijing(t.div_euclid(1000)),
+                                silent / 60,
+                                th / 60,
+                                (now_ms - t) / 60_000
+                            ),
                             Some(t) => format!(
                                 "设备 {mn} 最后数据 {}，已 {} 分钟无数据（阈值 {} 分钟）",
                                 model::format_beijing(t.div_euclid(1000)),

@@ -16,8 +16,10 @@
 //!   `cleaning_run_hours` (default 500 h);
 //! - online rate: the reading interval is the most common spacing of the day's readings (the
 //!   period's nominal interval with fewer than two readings: minute data 600 s, hour 3600 s);
-//!   expected = intervals in the opening hours (policy, default 10:00–22:00 Beijing), with data
-//!   = those holding a reading.
+//!   expected = intervals of the day whose midpoint lies in the restaurant's opening hours
+//!   (its own `open_hours`, else the policy's, default 10:00–22:00 Beijing), with data = those
+//!   holding a reading. The report counts only the intervals **due** ([`crate::due`]: ended,
+//!   since the monitor's commissioning).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,6 +46,8 @@ pub struct RestaurantSpec {
     pub town: String,
     /// mg/m³ (GB 18483-2001: 2.0).
     pub limit_mg_m3: f64,
+    /// Opening hours (the hours the monitor is due to report); `None`: the policy's.
+    pub open_hours: Option<crate::due::DailyWindow>,
 }
 
 /// Platform policies of the fume evaluation.
@@ -126,6 +130,28 @@ impl FumeEngine {
 
     pub fn is_restaurant(&self, site: &str) -> bool {
         self.restaurants.contains_key(site)
+    }
+
+    /// The policy's opening hours.
+    pub fn default_hours(&self) -> crate::due::DailyWindow {
+        crate::due::DailyWindow::hours(self.policy.open_from_hour, self.policy.open_to_hour)
+    }
+
+    /// Opening hours of a restaurant: its own, else the policy's.
+    pub fn open_hours(&self, r: &RestaurantSpec) -> crate::due::DailyWindow {
+        r.open_hours.unwrap_or_else(|| self.default_hours())
+    }
+
+    /// The reporting hours of every restaurant (its opening hours), the policy's hours as the
+    /// restaurants' default.
+    pub fn schedules(&self) -> crate::due::Schedules {
+        let mut s = crate::due::Schedules::default().with_fume_default(self.default_hours());
+        for r in self.restaurants.values() {
+            if let Some(w) = r.open_hours {
+                s = s.with_site(&r.site, w);
+            }
+        }
+        s
     }
 
     /// Codes whose values change a fume day.
@@ -247,16 +273,17 @@ impl FumeEngine {
         } else {
             d.purifier_run_hours
         };
-        let (open, close) = (
-            t0 + i64::from(self.policy.open_from_hour) * 3600,
-            t0 + i64::from(self.policy.open_to_hour) * 3600,
-        );
-        d.expected = ((close - open).max(0) / interval.max(1)).max(0);
+        // Slots of `interval` from the day's start; those whose midpoint lies in the opening
+        // hours are expected (the same rule as crate::due::Due::slot).
+        let open = self.open_hours(r);
+        let step = interval.max(1);
+        let in_hours = |slot: i64| open.contains(t0 + slot * step + step / 2);
+        d.expected = (0..86_400 / step).filter(|s| in_hours(*s)).count() as i64;
         let slots: BTreeSet<i64> = readings
             .iter()
-            .filter(|(t, x)| x.conc.is_some() && **t >= open && **t < close)
-            .map(|(t, _)| (t - open) / interval.max(1))
-            .filter(|s| *s < d.expected)
+            .filter(|(t, x)| x.conc.is_some() && **t >= t0)
+            .map(|(t, _)| (t - t0) / step)
+            .filter(|s| *s < 86_400 / step && in_hours(*s))
             .collect();
         d.with_data = slots.len() as i64;
         d.updated_ms = std::time::SystemTime::now()

@@ -18,6 +18,7 @@ pub mod air;
 pub mod air_hourly;
 pub mod air_report;
 pub mod alarms;
+pub mod due;
 pub mod fume;
 pub mod indicators;
 pub mod noise;

@@ -192,6 +192,9 @@ pub struct QualityConfig {
     /// Minute interval when the device has no MinInterval and none can be inferred (600 s).
     pub default_min_interval_s: i64,
     pub rules: Vec<CodeRule>,
+    /// Reporting hours per site / kind: `offline` counts only silence in them
+    /// ([`crate::due`]).
+    pub schedules: crate::due::Schedules,
 }
 
 impl Default for QualityConfig {
@@ -205,6 +208,7 @@ impl Default for QualityConfig {
             offline_intervals: 3,
             default_min_interval_s: 600,
             rules: default_rules(),
+            schedules: crate::due::Schedules::default(),
         }
     }
 }
@@ -335,25 +339,35 @@ impl QualityEngine {
         Ok(stats)
     }
 
-    /// `offline` findings: each registered device whose last packet is older than
+    /// `offline` findings: each registered device that, since its last packet, owes
     /// `offline_intervals` of its interval (real-time interval if set, else MinInterval, else
-    /// one hour) at `now_ms`. The finding runs from the last packet to `now`; it stays as the
-    /// record of the outage when the device comes back. Returns the devices found offline now.
+    /// one hour) at `now_ms` — silence counted only while the device is due
+    /// ([`crate::due::Due::seconds`]: its site's reporting hours, after commissioning), so a
+    /// restaurant closed at night is not offline. The finding runs from the last packet to
+    /// `now`, `count` = intervals owed; it stays as the record of the outage when the device
+    /// comes back. Returns the devices found offline now.
     pub fn check_offline(&self, store: &mut dyn QualityStore, now_ms: i64) -> Result<Vec<Finding>> {
-        let states: HashMap<String, Option<i64>> = store
+        let states: HashMap<String, store::DeviceState> = store
             .device_states()?
             .into_iter()
-            .map(|s| (s.mn, s.last_seen_ms))
+            .map(|s| (s.mn.clone(), s))
             .collect();
         let now = now_ms.div_euclid(1000);
         let mut out = Vec::new();
         for d in store.devices()? {
-            let Some(Some(last_ms)) = states.get(&d.mn) else {
+            let Some(state) = states.get(&d.mn) else {
+                continue;
+            };
+            let Some(last_ms) = state.last_seen_ms else {
                 continue;
             };
             let last = last_ms.div_euclid(1000);
             let interval = device_interval(&d);
-            let silent = now - last;
+            let silent = self
+                .config
+                .schedules
+                .due(&d, Some(state), now)
+                .seconds(last, now);
             if silent < self.config.offline_intervals * interval {
                 continue;
             }
@@ -683,10 +697,17 @@ fn day_counts(
 ) -> QualityDay {
     let mut seen = BTreeSet::new();
     let (mut valid, mut flagged, mut marked) = (0, 0, 0);
+    let hourly = c.period == Period::Hour;
+    let (mut received_mask, mut valid_mask) = (0i64, 0i64);
     for v in vals {
         if !seen.insert(v.m.time) {
             continue;
         }
+        let bit = hourly
+            .then(|| (v.m.time - c.day_start).div_euclid(3600))
+            .filter(|h| (0..24).contains(h))
+            .map_or(0, |h| 1i64 << h);
+        received_mask |= bit;
         if !is_valid_flag(v.m.flag.as_deref()) {
             flagged += 1;
         }
@@ -703,6 +724,9 @@ fn day_counts(
             }
         };
         valid += i64::from(ok);
+        if ok {
+            valid_mask |= bit;
+        }
     }
     QualityDay {
         mn: c.mn.into(),
@@ -715,6 +739,8 @@ fn day_counts(
         valid,
         flagged,
         marked_invalid: marked,
+        received_mask: hourly.then_some(received_mask),
+        valid_mask: hourly.then_some(valid_mask),
     }
 }
 

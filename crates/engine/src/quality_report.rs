@@ -6,17 +6,22 @@
 //! - effective transmission rate 传输有效率 = transmission rate × validity rate
 //!   (= valid / expected), expected ≥ 90 % ([`THRESHOLD`]).
 //!
-//! Basis: hour data (2061, field `Avg`/`Data`), 24 expected hours per code and Beijing day.
-//! A (device, code) that reported at least once in the period is expected on every day of the
-//! period up to `today` (days without any value count as 24 missing hours).
+//! Basis: hour data (2061, field `Avg`/`Data`). Expected = the hours **due**
+//! ([`crate::due`]): ended by the time of the report, from the device's commissioning, within
+//! its site's reporting hours. A (device, code) that reported at least once in the period is
+//! expected on every due hour of the period (days without any value count their due hours as
+//! missing); received and valid hours count only within the due hours.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use model::Device;
 use serde::Serialize;
 use standards::Date;
 use store::quality::QualityStore;
+use store::DeviceState;
 
-use crate::time::{day_start_utc, days};
+use crate::due::{Due, DueSpan, Schedules};
+use crate::time::{day_start_utc, days, hour_start_of};
 use crate::Result;
 
 /// Expected effective transmission rate (传输有效率 ≥ 90 %).
@@ -98,6 +103,11 @@ pub struct QualityReport {
     pub from: String,
     pub to: String,
     pub basis: String,
+    /// What counts as expected (due): docs/engine-quality.md "What is due".
+    pub due: String,
+    /// The time the due hours were counted to (Beijing, RFC 3339): hours ending later are not
+    /// expected yet.
+    pub as_of: String,
     pub threshold: f64,
     pub devices: Vec<DeviceQuality>,
     /// All devices together.
@@ -106,31 +116,72 @@ pub struct QualityReport {
     pub devices_meeting_threshold: usize,
 }
 
+/// Wording of [`QualityReport::due`].
+pub const DUE_BASIS: &str = "expected = hours due: ended by as_of, from the device's \
+commissioning (the earlier of its registration and its first data) to its retirement, within \
+its site's reporting hours (restaurants: opening hours; other sites: all day); received and \
+valid hours are counted within the hours due";
+
+/// Per (mn): site, code → day → (received mask, valid mask, legacy received, legacy valid).
+#[derive(Default)]
+struct Dev {
+    site: String,
+    codes: BTreeMap<String, BTreeMap<String, DayCounts>>,
+    flagged: i64,
+    marked: i64,
+}
+
+#[derive(Default, Clone, Copy)]
+struct DayCounts {
+    received_mask: i64,
+    valid_mask: i64,
+    /// Counts of rows derived before the masks existed.
+    legacy_received: i64,
+    legacy_valid: i64,
+}
+
+impl DayCounts {
+    /// (received, valid) within the due hours `mask` (`due` of them).
+    fn within(&self, mask: i64, due: i64) -> (i64, i64) {
+        let r = i64::from((self.received_mask & mask).count_ones());
+        let v = i64::from((self.valid_mask & mask).count_ones());
+        let lr = self.legacy_received.min((due - r).max(0));
+        let lv = self.legacy_valid.min(lr);
+        (r + lr, v + lv)
+    }
+}
+
 impl QualityReport {
-    /// Builds the report over `[from, to]` (Beijing days; days after `today` are not expected).
-    /// `by_month` lists months per device, otherwise days.
+    /// Builds the report over `[from, to]` (Beijing days) as of `now` (UTC s): an hour is
+    /// expected only when it is due ([`crate::due`]): ended by `now`, in the device's span
+    /// (commissioning to retirement) and its site's reporting hours (`schedules`). `by_month`
+    /// lists months per device, otherwise days.
     pub fn build(
         store: &dyn QualityStore,
         from: Date,
         to: Date,
-        today: Date,
+        now: i64,
         by_month: bool,
+        schedules: &Schedules,
     ) -> Result<QualityReport> {
+        let today = hour_start_of(now - 1).date;
         let last = if today < to { today } else { to };
         let period_days: Vec<Date> = if last < from {
             Vec::new()
         } else {
             days(from, last).collect()
         };
+        let registry: HashMap<String, Device> = store
+            .devices()?
+            .into_iter()
+            .map(|d| (d.mn.clone(), d))
+            .collect();
+        let states: HashMap<String, DeviceState> = store
+            .device_states()?
+            .into_iter()
+            .map(|s| (s.mn.clone(), s))
+            .collect();
         let rows = store.quality_days(&from.to_string(), &to.to_string())?;
-        // mn → (site, code → day → (expected, received, valid), flagged, marked)
-        #[derive(Default)]
-        struct Dev {
-            site: String,
-            codes: BTreeMap<String, BTreeMap<String, (i64, i64, i64)>>,
-            flagged: i64,
-            marked: i64,
-        }
         let mut devs: BTreeMap<String, Dev> = BTreeMap::new();
         for r in rows {
             let d = devs.entry(r.mn.clone()).or_default();
@@ -139,9 +190,16 @@ impl QualityReport {
             d.marked += r.marked_invalid;
             let c = d.codes.entry(r.code.clone()).or_default();
             let e = c.entry(r.day.clone()).or_default();
-            e.0 = e.0.max(r.expected);
-            e.1 += r.received;
-            e.2 += r.valid;
+            match (r.received_mask, r.valid_mask) {
+                (Some(rm), Some(vm)) => {
+                    e.received_mask |= rm;
+                    e.valid_mask |= vm;
+                }
+                _ => {
+                    e.legacy_received += r.received;
+                    e.legacy_valid += r.valid;
+                }
+            }
         }
         let (t0, t1) = (day_start_utc(from), day_start_utc(to) + 86_400);
         let mut by_kind: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
@@ -155,6 +213,12 @@ impl QualityReport {
         let mut total = Rates::default();
         let mut devices = Vec::new();
         for (mn, d) in devs {
+            let device = registry.get(&mn);
+            let due = Due {
+                span: DueSpan::of(device, states.get(&mn)),
+                window: schedules.window(&d.site, device.map(|x| x.kind)),
+                now,
+            };
             let mut all = Rates::default();
             let mut per: BTreeMap<String, Rates> = BTreeMap::new();
             for day in &period_days {
@@ -164,10 +228,11 @@ impl QualityReport {
                 } else {
                     key.clone()
                 };
+                let mask = due.hour_mask(day_start_utc(*day));
+                let e = i64::from(mask.count_ones());
                 let p = per.entry(bucket).or_default();
                 for c in d.codes.values() {
-                    let (e, r, v) = c.get(&key).copied().unwrap_or((24, 0, 0));
-                    let e = if e == 0 { 24 } else { e };
+                    let (r, v) = c.get(&key).map_or((0, 0), |x| x.within(mask, e));
                     p.add(e, r, v);
                     all.add(e, r, v);
                 }
@@ -203,8 +268,11 @@ impl QualityReport {
         Ok(QualityReport {
             from: from.to_string(),
             to: to.to_string(),
-            basis: "hour data (2061), field Avg/Data, 24 expected hours per code and Beijing day"
+            basis: "hour data (2061), field Avg/Data, 24 hours per code and Beijing day, \
+                    expected only when due"
                 .into(),
+            due: DUE_BASIS.into(),
+            as_of: model::format_beijing(now),
             threshold: THRESHOLD,
             devices_meeting_threshold: devices.iter().filter(|d| d.meets_threshold).count(),
             devices,

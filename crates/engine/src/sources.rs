@@ -825,6 +825,11 @@ impl SourcesEngine {
                     .fume
                     .as_ref()
                     .map_or(f64_of(emissions::FUME_MAX_MG_M3), |f| f.limit_mg_m3),
+                open_hours: s
+                    .fume
+                    .as_ref()
+                    .and_then(|f| f.open_hours.as_deref())
+                    .and_then(|h| crate::due::DailyWindow::parse(h).ok()),
                 site: s.code,
                 name: s.name,
                 town: s.town,

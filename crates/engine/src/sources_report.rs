@@ -210,13 +210,14 @@ fn totals(rows: &[&SourceHour], flow_code: &str, key: fn(i64) -> String) -> Vec<
 }
 
 impl SourcesReport {
-    /// The report of `from..=to` (Beijing days). `today` bounds the fume online-rate days.
+    /// The report of `from..=to` (Beijing days) as of `now` (UTC s): the fume online rate
+    /// counts only the intervals due by then ([`crate::due`]).
     pub fn build(
         store: &dyn SourcesStore,
         engine: &SourcesEngine,
         from: Date,
         to: Date,
-        today: Date,
+        now: i64,
     ) -> Result<SourcesReport> {
         let (t0, t1) = (day_start_utc(from), day_start_utc(to) + 86_400);
         let policy = engine.policy();
@@ -323,7 +324,8 @@ impl SourcesReport {
                 .outlets
                 .push(rep);
         }
-        let fume = fume_report(store, engine, from, to.min(today))?;
+        let today = hour_start_of(now - 1).date;
+        let fume = fume_report(store, engine, from, to.min(today), now)?;
         Ok(SourcesReport {
             report: "sources",
             from: from.to_string(),
@@ -349,6 +351,7 @@ fn fume_report(
     engine: &SourcesEngine,
     from: Date,
     to: Date,
+    now: i64,
 ) -> Result<FumeFleetReport> {
     let fe = engine.fume();
     let fp = fe.policy();
@@ -385,7 +388,38 @@ fn fume_report(
         cleaning_due: 0,
         restaurants: Vec::new(),
     };
-    let open_s = i64::from(fp.open_to_hour.saturating_sub(fp.open_from_hour)) * 3600;
+    // What each restaurant's monitor owes: from its commissioning (the earliest of its
+    // devices'), within its opening hours, ended by `now`. Commissioning unknown: from the
+    // first day any restaurant reported (as before).
+    let states: BTreeMap<String, store::DeviceState> = store
+        .device_states()?
+        .into_iter()
+        .map(|s| (s.mn.clone(), s))
+        .collect();
+    let mut spans: BTreeMap<String, crate::due::DueSpan> = BTreeMap::new();
+    for d in store.devices()? {
+        if !fe.is_restaurant(&d.site) {
+            continue;
+        }
+        let sp = crate::due::DueSpan::of(Some(&d), states.get(&d.mn));
+        let e = spans.entry(d.site.clone()).or_insert_with(|| sp.clone());
+        e.from = match (e.from, sp.from) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            _ => None,
+        };
+    }
+    let eval_days: Vec<Date> = if from <= to {
+        crate::time::days(from, to).collect()
+    } else {
+        Vec::new()
+    };
+    // Commissioning unknown: due from the first day any restaurant reported (nothing is due
+    // while no restaurant ever reported).
+    let unknown_from = if first.is_some() {
+        day_start_utc(eval_from)
+    } else {
+        i64::MAX
+    };
     let (mut fleet_with, mut fleet_expected) = (0i64, 0i64);
     for r in fe.restaurants() {
         let days = by_site.get(r.site.as_str()).cloned().unwrap_or_default();
@@ -412,9 +446,24 @@ fn fume_report(
             .map(|(i, _)| *i)
             .unwrap_or(3600)
             .max(1);
-        let with: i64 = in_period.iter().map(|d| d.with_data).sum();
-        let expected: i64 = in_period.iter().map(|d| d.expected).sum::<i64>()
-            + (days_evaluated - in_period.len() as i64).max(0) * (open_s / interval);
+        let mut span = spans.get(&r.site).cloned().unwrap_or_default();
+        span.from = span.from.or(Some(unknown_from));
+        let due = crate::due::Due {
+            span,
+            window: fe.open_hours(r),
+            now,
+        };
+        let by_day: BTreeMap<&str, &&FumeDay> =
+            in_period.iter().map(|d| (d.day.as_str(), *d)).collect();
+        let (mut with, mut expected) = (0i64, 0i64);
+        for day in &eval_days {
+            let key = day.to_string();
+            let row = by_day.get(key.as_str());
+            let step = row.map_or(interval, |d| d.interval_s.max(1));
+            let e = due.slots(day_start_utc(*day), step);
+            expected += e;
+            with += row.map_or(0, |d| d.with_data.min(e));
+        }
         fleet_with += with;
         fleet_expected += expected;
         let out = RestaurantOut {

@@ -31,6 +31,7 @@ fn engine(policy: FumePolicy) -> SourcesEngine {
         name: "老王火锅".into(),
         town: "500231001000".into(),
         limit_mg_m3: 2.0, // GB 18483-2001 Table 2
+        open_hours: None,
     };
     SourcesEngine::new(
         [],

@@ -126,6 +126,12 @@ pub struct Device {
     /// Minute-data interval to set on connect (1064), minutes.
     #[serde(default)]
     pub min_interval: Option<u32>,
+    /// When the device was registered (commissioned), UTC seconds. The store sets it to the
+    /// time of registration when a device is first put without one and keeps it on later
+    /// updates; `None` for devices registered before qingshan recorded it. What a device is
+    /// due to send starts at the earlier of this and its first data (docs/engine-quality.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered: Option<i64>,
 }
 
 impl Device {
@@ -143,6 +149,7 @@ impl Device {
             calibrate_clock: false,
             rtd_interval: None,
             min_interval: None,
+            registered: None,
         }
     }
 

@@ -79,6 +79,8 @@ pub enum Problem {
     MissingAttributes { kind: String, block: &'static str },
     #[error("attribute block `{block}` does not belong to a site of kind {kind}")]
     StrayAttributes { kind: String, block: &'static str },
+    #[error("open_hours {value:?} is not HH:MM-HH:MM (e.g. 10:00-22:00)")]
+    BadOpenHours { value: String },
     #[error("outlet kind must be flue_gas or wastewater, not {kind}")]
     BadOutletKind { kind: String },
     #[error("a flue-gas outlet needs reference_o2_pct (基准含氧量)")]

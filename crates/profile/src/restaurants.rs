@@ -145,6 +145,7 @@ pub(crate) fn generate(fleet: &FumeFleet, towns: &[Town]) -> Vec<Site> {
                     scale,
                     limit_mg_m3: fleet.limit_mg_m3,
                     min_removal_pct,
+                    open_hours: None,
                 }),
                 file: crate::files::FUME,
             });

@@ -467,6 +467,10 @@ pub struct FumeAttrs {
     pub limit_mg_m3: f64,
     /// Minimum purifier removal efficiency for this scale, %.
     pub min_removal_pct: f64,
+    /// Opening hours `HH:MM-HH:MM` (Beijing; may run past midnight, e.g. `17:00-02:00`): the
+    /// hours the fume monitor is due to report. Absent: the restaurant default 10:00-22:00.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_hours: Option<String>,
 }
 
 /// A monitoring site: a station, section, source, noise point, outlet or restaurant.

@@ -473,7 +473,30 @@ fn check_location(c: &mut Ctx, p: &Profile, file: &str, at: &str, field: &str, l
     }
 }
 
+/// `HH:MM-HH:MM`, each 00:00–24:00, the two different.
+fn open_hours_ok(v: &str) -> bool {
+    let min = |x: &str| -> Option<u32> {
+        let (h, m) = x.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+    };
+    match v.split_once('-') {
+        Some((a, b)) => matches!((min(a), min(b)), (Some(a), Some(b)) if a != b),
+        None => false,
+    }
+}
+
 fn check_site_attrs(c: &mut Ctx, file: &str, at: &str, s: &Site) {
+    if let Some(h) = s.fume.as_ref().and_then(|f| f.open_hours.as_deref()) {
+        if !open_hours_ok(h) {
+            c.push(
+                file,
+                at,
+                "fume.open_hours",
+                Problem::BadOpenHours { value: h.into() },
+            );
+        }
+    }
     let present: [(&'static str, bool, &[SiteKind]); 6] = [
         ("air", s.air.is_some(), &[SiteKind::Air]),
         (

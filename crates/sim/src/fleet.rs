@@ -148,6 +148,7 @@ impl SimDevice {
                 calibrate_clock: false,
                 rtd_interval: None,
                 min_interval: None,
+                registered: None,
             },
             kind,
             st: st_for(kind),

@@ -68,6 +68,8 @@ pub(crate) fn archive_bounds(batch: &[IntakePacket]) -> (i64, i64) {
 pub(crate) struct StateDelta<'a> {
     /// Newest received_ms in the batch.
     pub last_seen_ms: i64,
+    /// Earliest value time (UTC s) in the batch; `None` for packets without values.
+    pub first_time: Option<i64>,
     /// Peer and command code of the newest packet (the later one on a tie).
     pub peer: &'a str,
     pub last_cn: &'a str,
@@ -86,6 +88,7 @@ pub(crate) fn aggregate_state(
     for p in batch {
         let e = state.entry(&p.mn).or_insert(StateDelta {
             last_seen_ms: 0,
+            first_time: None,
             peer: "",
             last_cn: "",
             packets: 0,
@@ -98,6 +101,9 @@ pub(crate) fn aggregate_state(
         }
         e.packets += 1;
         e.values += p.values.len() as u64;
+        if let Some(t) = p.values.iter().map(|v| v.time).min() {
+            e.first_time = Some(e.first_time.map_or(t, |f| f.min(t)));
+        }
         for d in &p.deviations {
             *deviations.entry((&p.mn, d)).or_default() += 1;
         }

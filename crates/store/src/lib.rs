@@ -272,6 +272,10 @@ pub struct DeviceState {
     pub mn: String,
     /// UTC Unix milliseconds of the last accepted packet.
     pub last_seen_ms: Option<i64>,
+    /// UTC seconds: the earliest value time (sample instant or interval start) the device ever
+    /// sent, whenever it arrived (a back-fill moves it back). Its first data.
+    #[serde(default)]
+    pub first_time: Option<i64>,
     pub peer: Option<String>,
     pub last_cn: Option<String>,
     pub packets: u64,

@@ -176,6 +176,11 @@ pub struct QualityDay {
     pub flagged: i64,
     /// Received periods an operator marked invalid.
     pub marked_invalid: i64,
+    /// Hour data: bit h (0–23, Beijing hour of the day) set when hour h was received. `None`
+    /// for other periods and for rows derived before the masks existed.
+    pub received_mask: Option<i64>,
+    /// Hour data: bit h set when hour h was received and valid.
+    pub valid_mask: Option<i64>,
 }
 
 /// A raw stored value with its arrival and its operator mark (for the quality checks).
@@ -607,8 +612,9 @@ impl QualityStore for crate::SqliteStore {
             }
             let mut ins = tx.prepare_cached(
                 "INSERT OR REPLACE INTO quality_days(mn, site, code, period, day, expected,
-                   received, valid, flagged, marked_invalid, updated_ms)
-                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                   received, valid, flagged, marked_invalid, updated_ms, received_mask,
+                   valid_mask)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             let now = now_ms();
             for r in rows {
@@ -623,7 +629,9 @@ impl QualityStore for crate::SqliteStore {
                     r.valid,
                     r.flagged,
                     r.marked_invalid,
-                    now
+                    now,
+                    r.received_mask,
+                    r.valid_mask
                 ])?;
             }
         }
@@ -633,7 +641,8 @@ impl QualityStore for crate::SqliteStore {
 
     fn quality_days(&self, from_day: &str, to_day: &str) -> Result<Vec<QualityDay>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT mn, site, code, period, day, expected, received, valid, flagged, marked_invalid
+            "SELECT mn, site, code, period, day, expected, received, valid, flagged, marked_invalid,
+                    received_mask, valid_mask
              FROM quality_days WHERE day >= ?1 AND day <= ?2 ORDER BY mn, code, day",
         )?;
         let rows = st.query_map(params![from_day, to_day], |r| {
@@ -648,6 +657,8 @@ impl QualityStore for crate::SqliteStore {
                 valid: r.get(7)?,
                 flagged: r.get(8)?,
                 marked_invalid: r.get(9)?,
+                received_mask: r.get(10)?,
+                valid_mask: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -33,7 +33,80 @@ pub(crate) fn and_eq<'a>(filters: &[(&str, Option<&'a str>)]) -> (String, Vec<&'
     (sql, args)
 }
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `devices.registered`, `device_state.first_time`, `quality_days` hour masks
+/// ([`upgrade`]).
+const SCHEMA_VERSION: i64 = 2;
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
+    let mut st = conn.prepare(&format!("PRAGMA table_info(\"{table}\")"))?;
+    let cols = st.query_map([], |r| r.get::<_, String>(1))?;
+    for c in cols {
+        if c? == column {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Brings a data folder made by an older qingshan up to this schema, in place (each step
+/// checks whether it is needed, inside one IMMEDIATE transaction so that two processes
+/// opening the folder at once do not both alter it):
+/// - `devices.registered` (UTC s; NULL for devices registered before it was recorded);
+/// - `device_state.first_time`, back-filled from the first stored value of every series
+///   (one index seek per series);
+/// - `quality_days.received_mask` / `valid_mask` (hour bits; NULL on rows derived before,
+///   which the rates then count as before, bounded by the hours due).
+fn upgrade(conn: &Connection) -> Result<()> {
+    let needed = !has_column(conn, "devices", "registered")?
+        || !has_column(conn, "device_state", "first_time")?
+        || !has_column(conn, "quality_days", "received_mask")?;
+    if !needed {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let r = (|| -> Result<()> {
+        if !has_column(conn, "devices", "registered")? {
+            conn.execute_batch("ALTER TABLE devices ADD COLUMN registered INTEGER")?;
+        }
+        if !has_column(conn, "device_state", "first_time")? {
+            conn.execute_batch("ALTER TABLE device_state ADD COLUMN first_time INTEGER")?;
+            let mut first: HashMap<String, i64> = HashMap::new();
+            {
+                let mut st = conn.prepare(
+                    "SELECT i.mn, f.time FROM series s
+                     JOIN measurements f ON f.series = s.id AND f.time =
+                       (SELECT min(m.time) FROM measurements m WHERE m.series = s.id)
+                     JOIN mn_ids i ON i.id = f.device",
+                )?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    let (mn, t): (String, i64) = (r.get(0)?, r.get(1)?);
+                    let e = first.entry(mn).or_insert(t);
+                    *e = (*e).min(t);
+                }
+            }
+            let mut up = conn.prepare("UPDATE device_state SET first_time = ?2 WHERE mn = ?1")?;
+            for (mn, t) in &first {
+                up.execute(params![mn, t])?;
+            }
+        }
+        if !has_column(conn, "quality_days", "received_mask")? {
+            conn.execute_batch(
+                "ALTER TABLE quality_days ADD COLUMN received_mask INTEGER;
+                 ALTER TABLE quality_days ADD COLUMN valid_mask INTEGER;",
+            )?;
+        }
+        Ok(())
+    })();
+    match r {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(())
+}
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -218,6 +291,7 @@ impl SqliteStore {
                 conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
             }
         }
+        upgrade(&conn)?;
         let version: Option<i64> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key='schema_version'",
@@ -238,6 +312,12 @@ impl SqliteStore {
                     "{}: schema version {v} is newer than this qingshan ({SCHEMA_VERSION})",
                     path.display()
                 )))
+            }
+            Some(v) if v < SCHEMA_VERSION => {
+                conn.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                    [SCHEMA_VERSION.to_string()],
+                )?;
             }
             Some(_) => {}
         }
@@ -350,21 +430,24 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         calibrate_clock: r.get::<_, i64>(7)? != 0,
         rtd_interval: r.get(8)?,
         min_interval: r.get(9)?,
+        registered: r.get(10)?,
     })
 }
 
-const DEVICE_COLUMNS: &str =
-    "mn, pw, site, kind, name, protocol, allow, calibrate_clock, rtd_interval, min_interval";
+const DEVICE_COLUMNS: &str = "mn, pw, site, kind, name, protocol, allow, calibrate_clock, \
+    rtd_interval, min_interval, registered";
 
 impl Store for SqliteStore {
     fn put_device(&mut self, d: &Device) -> Result<()> {
         self.conn.execute(
             &format!(
-                "INSERT INTO devices({DEVICE_COLUMNS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)
+                "INSERT INTO devices({DEVICE_COLUMNS})
+                 VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,coalesce(?11,?12))
                  ON CONFLICT(mn) DO UPDATE SET pw=excluded.pw, site=excluded.site,
                  kind=excluded.kind, name=excluded.name, protocol=excluded.protocol,
                  allow=excluded.allow, calibrate_clock=excluded.calibrate_clock,
-                 rtd_interval=excluded.rtd_interval, min_interval=excluded.min_interval"
+                 rtd_interval=excluded.rtd_interval, min_interval=excluded.min_interval,
+                 registered=coalesce(?11, devices.registered)"
             ),
             params![
                 d.mn,
@@ -376,7 +459,9 @@ impl Store for SqliteStore {
                 d.allow.join(","),
                 d.calibrate_clock as i64,
                 d.rtd_interval,
-                d.min_interval
+                d.min_interval,
+                d.registered,
+                crate::pg::now_ms().div_euclid(1000)
             ],
         )?;
         Ok(())
@@ -486,9 +571,12 @@ impl Store for SqliteStore {
             }
             let (state, deviations) = aggregate_state(batch);
             let mut st = self.conn.prepare_cached(
-                "INSERT INTO device_state(mn, last_seen_ms, peer, last_cn, packets, nvalues)
-                 VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO device_state(mn, last_seen_ms, peer, last_cn, packets, nvalues,
+                   first_time)
+                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(mn) DO UPDATE SET
+                   first_time = coalesce(min(first_time, excluded.first_time), first_time,
+                                         excluded.first_time),
                    peer = CASE WHEN excluded.last_seen_ms >= last_seen_ms THEN excluded.peer ELSE peer END,
                    last_cn = CASE WHEN excluded.last_seen_ms >= last_seen_ms THEN excluded.last_cn ELSE last_cn END,
                    last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
@@ -502,7 +590,8 @@ impl Store for SqliteStore {
                     d.peer,
                     d.last_cn,
                     d.packets as i64,
-                    d.values as i64
+                    d.values as i64,
+                    d.first_time
                 ])?;
             }
             let mut st = self.conn.prepare_cached(
@@ -631,13 +720,15 @@ impl Store for SqliteStore {
     fn device_states(&self) -> Result<Vec<DeviceState>> {
         let mut out: Vec<DeviceState> = Vec::new();
         let mut st = self.conn.prepare(
-            "SELECT mn, last_seen_ms, peer, last_cn, packets, nvalues FROM device_state ORDER BY mn",
+            "SELECT mn, last_seen_ms, peer, last_cn, packets, nvalues, first_time FROM device_state
+             ORDER BY mn",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             out.push(DeviceState {
                 mn: r.get(0)?,
                 last_seen_ms: r.get(1)?,
+                first_time: r.get(6)?,
                 peer: r.get(2)?,
                 last_cn: r.get(3)?,
                 packets: r.get::<_, i64>(4)? as u64,

@@ -147,7 +147,7 @@ pub(crate) fn cached_report(
     let key = format!("report:{kind}:{from}:{to}");
     s.reports.get_or(&key, stamp, crate::REPORT_TTL, || {
         let d = s.domain.lock().unwrap_or_else(|e| e.into_inner());
-        let today = engine::sources_report::beijing_today();
+        let now = crate::auth::now_ms().div_euclid(1000);
         match kind {
             "water" => {
                 json(&engine::WaterReport::build(&**d, &s.water, from, to).map_err(internal)?)
@@ -156,11 +156,19 @@ pub(crate) fn cached_report(
                 json(&engine::NoiseReport::build(&**d, &s.noise, from, to).map_err(internal)?)
             }
             "sources" => json(
-                &engine::sources_report::SourcesReport::build(&**d, &s.sources, from, to, today)
+                &engine::sources_report::SourcesReport::build(&**d, &s.sources, from, to, now)
                     .map_err(internal)?,
             ),
             _ => json(
-                &engine::QualityReport::build(&**d, from, to, today, by_month).map_err(internal)?,
+                &engine::QualityReport::build(
+                    &**d,
+                    from,
+                    to,
+                    now,
+                    by_month,
+                    &s.sources.fume().schedules(),
+                )
+                .map_err(internal)?,
             ),
         }
     })

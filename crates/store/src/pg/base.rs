@@ -261,10 +261,11 @@ const UPSERT_VALUES: &str = "INSERT INTO measurements AS m
       received_ms = excluded.received_ms";
 
 const UPSERT_STATE: &str = "INSERT INTO device_state AS d
-      (mn, last_seen_ms, peer, last_cn, packets, nvalues)
+      (mn, last_seen_ms, peer, last_cn, packets, nvalues, first_time)
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],
-                         $6::bigint[])
+                         $6::bigint[], $7::bigint[])
     ON CONFLICT (mn) DO UPDATE SET
+      first_time = LEAST(d.first_time, excluded.first_time),
       peer = CASE WHEN excluded.last_seen_ms >= d.last_seen_ms THEN excluded.peer ELSE d.peer END,
       last_cn = CASE WHEN excluded.last_seen_ms >= d.last_seen_ms
                 THEN excluded.last_cn ELSE d.last_cn END,
@@ -507,6 +508,22 @@ CREATE TABLE bus_ids(
 CREATE INDEX bus_ids_committed ON bus_ids(committed_ms);
 "#];
 
+/// Migration 5 (base part): when a device was registered and its first data (what it is due
+/// to send starts at the earlier of the two). `first_time` is back-filled from the first
+/// stored value of every series (one index seek per series and partition).
+pub(crate) const DUE_SCHEMA: &str = r#"
+ALTER TABLE devices ADD COLUMN IF NOT EXISTS registered BIGINT;
+ALTER TABLE device_state ADD COLUMN IF NOT EXISTS first_time BIGINT;
+UPDATE device_state d SET first_time = f.t FROM (
+    SELECT i.mn, min(x.time) AS t
+    FROM series s CROSS JOIN LATERAL (
+        SELECT m.device, m.time FROM measurements m WHERE m.series = s.id
+        ORDER BY m.time LIMIT 1) x
+    JOIN mn_ids i ON i.id = x.device
+    GROUP BY i.mn) f
+WHERE f.mn = d.mn;
+"#;
+
 const INSERT_BUS_IDS: &str = "INSERT INTO bus_ids(id, committed_ms)
      SELECT id, $2 FROM unnest($1::text[]) AS t(id) ORDER BY id
      ON CONFLICT (id) DO NOTHING RETURNING id";
@@ -672,8 +689,9 @@ fn commit_batch(c: &mut Client, k: &mut Caches, batch: &[IntakePacket]) -> Resul
     let cns: Vec<&str> = state.values().map(|d| d.last_cn).collect();
     let packets: Vec<i64> = state.values().map(|d| d.packets as i64).collect();
     let nvalues: Vec<i64> = state.values().map(|d| d.values as i64).collect();
+    let first: Vec<Option<i64>> = state.values().map(|d| d.first_time).collect();
     let st = stmt(&mut k.stmts, &mut tx, UPSERT_STATE)?;
-    tx.execute(&st, &[&mns, &seen, &peers, &cns, &packets, &nvalues])?;
+    tx.execute(&st, &[&mns, &seen, &peers, &cns, &packets, &nvalues, &first])?;
     if !deviations.is_empty() {
         let mns: Vec<&str> = deviations.keys().map(|k| k.0).collect();
         let names: Vec<&str> = deviations.keys().map(|k| k.1).collect();
@@ -696,8 +714,8 @@ fn commit_batch(c: &mut Client, k: &mut Caches, batch: &[IntakePacket]) -> Resul
 // ---------------------------------------------------------------------------------------------
 // Reads
 
-const DEVICE_COLUMNS: &str =
-    "mn, pw, site, kind, name, protocol, allow, calibrate_clock, rtd_interval, min_interval";
+const DEVICE_COLUMNS: &str = "mn, pw, site, kind, name, protocol, allow, calibrate_clock, \
+    rtd_interval, min_interval, registered";
 
 fn device_from_row(r: &postgres::Row) -> Result<Device> {
     let mn: String = r.get(0);
@@ -728,6 +746,7 @@ fn device_from_row(r: &postgres::Row) -> Result<Device> {
         calibrate_clock: r.get(7),
         rtd_interval: interval(8)?,
         min_interval: interval(9)?,
+        registered: r.get(10),
         mn,
     })
 }
@@ -790,14 +809,17 @@ impl Store for PgStore {
     fn put_device(&mut self, d: &Device) -> Result<()> {
         let (rtd, min) = (d.rtd_interval.map(i64::from), d.min_interval.map(i64::from));
         let allow = d.allow.join(",");
+        let now_s = crate::pg::now_ms().div_euclid(1000);
         self.with(|c| {
             c.execute(
                 &format!(
-                    "INSERT INTO devices({DEVICE_COLUMNS}) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+                    "INSERT INTO devices({DEVICE_COLUMNS})
+                     VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,coalesce($11,$12))
                      ON CONFLICT(mn) DO UPDATE SET pw=excluded.pw, site=excluded.site,
                      kind=excluded.kind, name=excluded.name, protocol=excluded.protocol,
                      allow=excluded.allow, calibrate_clock=excluded.calibrate_clock,
-                     rtd_interval=excluded.rtd_interval, min_interval=excluded.min_interval"
+                     rtd_interval=excluded.rtd_interval, min_interval=excluded.min_interval,
+                     registered=coalesce($11, devices.registered)"
                 ),
                 &[
                     &d.mn,
@@ -810,6 +832,8 @@ impl Store for PgStore {
                     &d.calibrate_clock,
                     &rtd,
                     &min,
+                    &d.registered,
+                    &now_s,
                 ],
             )?;
             Ok(())
@@ -962,14 +986,15 @@ impl Store for PgStore {
         self.with(|c| {
             let mut out: Vec<DeviceState> = c
                 .query(
-                    "SELECT mn, last_seen_ms, peer, last_cn, packets, nvalues FROM device_state
-                     ORDER BY mn",
+                    "SELECT mn, last_seen_ms, peer, last_cn, packets, nvalues, first_time
+                     FROM device_state ORDER BY mn",
                     &[],
                 )?
                 .iter()
                 .map(|r| DeviceState {
                     mn: r.get(0),
                     last_seen_ms: r.get(1),
+                    first_time: r.get(6),
                     peer: r.get(2),
                     last_cn: r.get(3),
                     packets: r.get::<_, i64>(4) as u64,

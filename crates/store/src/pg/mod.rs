@@ -72,6 +72,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "alarms_late",
         sql: &[alarms::LATE_SCHEMA],
     },
+    Migration {
+        version: 5,
+        name: "due",
+        sql: &[base::DUE_SCHEMA, quality::DUE_SCHEMA],
+    },
 ];
 
 /// Advisory lock key that serialises migrations across nodes ("qingshan" in ASCII).

@@ -71,6 +71,13 @@ CREATE TABLE quality_days(
 CREATE INDEX quality_days_day ON quality_days(day);
 "#;
 
+/// Migration 5 (quality part): the hours of a day received and valid, as bits (hour data;
+/// NULL on rows derived before, counted as before within the hours due).
+pub(crate) const DUE_SCHEMA: &str = "
+ALTER TABLE quality_days ADD COLUMN IF NOT EXISTS received_mask BIGINT;
+ALTER TABLE quality_days ADD COLUMN IF NOT EXISTS valid_mask BIGINT;
+";
+
 /// Rows fetched per round trip by [`QualityStore::for_each_audited`].
 const FETCH_ROWS: usize = 2000;
 
@@ -440,7 +447,7 @@ impl QualityStore for PgStore {
                 &mut tx,
                 "quality_days",
                 "mn, site, code, period, day, expected, received, valid, flagged, marked_invalid, \
-                 updated_ms",
+                 updated_ms, received_mask, valid_mask",
                 &["site", "day", "mn", "code", "period"],
                 rows,
                 |r| (&r.site, &r.day, &r.mn, &r.code, r.period),
@@ -457,6 +464,8 @@ impl QualityStore for PgStore {
                         r.flagged,
                         r.marked_invalid,
                         now,
+                        r.received_mask,
+                        r.valid_mask,
                     ]
                 },
             )?;
@@ -471,7 +480,7 @@ impl QualityStore for PgStore {
         self.with(|c| {
             c.query(
                 "SELECT mn, site, code, period, day, expected, received, valid, flagged,
-                        marked_invalid
+                        marked_invalid, received_mask, valid_mask
                  FROM quality_days WHERE day >= $1 AND day <= $2
                  ORDER BY mn, code, day, site, period",
                 &[&from_day, &to_day],
@@ -489,6 +498,8 @@ impl QualityStore for PgStore {
                     valid: r.try_get(7)?,
                     flagged: r.try_get(8)?,
                     marked_invalid: r.try_get(9)?,
+                    received_mask: r.try_get(10)?,
+                    valid_mask: r.try_get(11)?,
                 })
             })
             .collect()
