@@ -7,7 +7,8 @@
 //!    at 11:22;
 //! 2. its midpoint lies in the device's **due span**: from its commissioning — the earlier of
 //!    its registration ([`model::Device::registered`]) and its first data
-//!    ([`store::DeviceState::first_time`]) — to its retirement (none yet: the base data of
+//!    ([`store::DeviceState::first_time`]; a packet without values, by its arrival) — to its
+//!    retirement (none yet: the base data of
 //!    issue 12 plugs in through [`DueSpan::to`]), and outside its outages ([`DueSpan::outages`],
 //!    empty until outage records exist — issue 12);
 //! 3. its midpoint lies in the site's **reporting hours** ([`DailyWindow`], Beijing wall clock):
@@ -160,13 +161,18 @@ pub struct DueSpan {
 impl DueSpan {
     /// The span of a registered device from the registry and its state.
     pub fn of(device: Option<&Device>, state: Option<&DeviceState>) -> DueSpan {
-        let reg = device.and_then(|d| d.registered);
-        let first = state.and_then(|s| s.first_time);
+        // A packet seen (even one without values) proves it was in service by then.
+        let seen = state.and_then(|s| s.last_seen_ms).map(|ms| ms.div_euclid(1000));
+        let from = [
+            device.and_then(|d| d.registered),
+            state.and_then(|s| s.first_time),
+            seen,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         DueSpan {
-            from: match (reg, first) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            from,
             to: None,
             outages: Vec::new(),
         }

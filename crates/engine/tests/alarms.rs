@@ -937,10 +937,14 @@ fn offline_after_three_intervals_and_cleared_when_back() {
     assert_eq!(st.cleared, 1);
     assert!(active(&s, rule::OFFLINE, "AIR-01", None).is_none());
     assert!(active(&s, rule::OFFLINE, "SW-1", None).is_some());
-    // A registered device that never sent anything is offline too.
-    s.put_device(&Device::new("MN-NEW", "123456", "NZ-01", DeviceKind::Noise))
-        .unwrap();
+    // A registered device that never sent anything is offline too, once it owes more than
+    // the threshold since its registration (hour-only: 2 h).
+    let mut new = Device::new("MN-NEW", "123456", "NZ-01", DeviceKind::Noise);
+    new.registered = Some((T0 + 26 * H) / 1000);
+    s.put_device(&new).unwrap();
     e.tick(&mut s, T0 + 27 * H).unwrap();
+    assert!(active(&s, rule::OFFLINE, "NZ-01", None).is_none());
+    e.tick(&mut s, T0 + 28 * H + 1_000).unwrap();
     let n = active(&s, rule::OFFLINE, "NZ-01", None).unwrap();
     assert!(n.detail.contains("从未上线"), "{}", n.detail);
 }
@@ -1580,4 +1584,48 @@ fn the_late_horizon_is_configurable() {
     cfg.late_horizon_s = 60;
     let err = AlarmEngine::new(cfg).unwrap_err().to_string();
     assert!(err.contains("late_horizon_s"), "{err}");
+
+/// A restaurant (fume monitor, due 10:00–22:00 by default, no interval registered → hour-only,
+/// threshold 2 h = 2 hourly intervals) is due nothing while it is closed: last packet 22:00 →
+/// no offline alarm at 23:30, nor the next morning at 10:30 (0.5 h owed). One that fell
+/// silent at 21:00 has missed 21:00–22:00 and, the next day, 10:00–11:00: at 11:30 it owes
+/// 2.5 h → offline. An air station silent since 22:00 is offline at 00:01 (all day is due).
+#[test]
+fn restaurants_closed_at_night_are_not_offline() {
+    let (_d, mut s) = open();
+    let e = rules_engine();
+    for (mn, site, kind) in [
+        ("MN-F1", "FUME-0001", DeviceKind::Fume),
+        ("MN-F2", "FUME-0002", DeviceKind::Fume),
+        ("MN-A9", "AIR-09", DeviceKind::Air),
+    ] {
+        let mut d = Device::new(mn, "123456", site, kind);
+        d.registered = Some(T0 / 1000 - 86_400);
+        s.put_device(&d).unwrap();
+    }
+    s.commit(&[
+        packet("MN-F1", T0 + 22 * H, vec![]),
+        packet("MN-F2", T0 + 21 * H, vec![]),
+        packet("MN-A9", T0 + 22 * H, vec![]),
+    ])
+    .unwrap();
+    e.tick(&mut s, T0 + 23 * H + 30 * 60_000).unwrap();
+    assert!(active(&s, rule::OFFLINE, "FUME-0001", None).is_none());
+    assert!(active(&s, rule::OFFLINE, "FUME-0002", None).is_none());
+    assert!(active(&s, rule::OFFLINE, "AIR-09", None).is_none());
+    e.tick(&mut s, T0 + 24 * H + 60_000).unwrap();
+    assert!(active(&s, rule::OFFLINE, "AIR-09", None).is_some());
+    assert!(active(&s, rule::OFFLINE, "FUME-0002", None).is_none());
+    e.tick(&mut s, T0 + 34 * H + 30 * 60_000).unwrap(); // 10:30 next day
+    assert!(active(&s, rule::OFFLINE, "FUME-0001", None).is_none());
+    assert!(active(&s, rule::OFFLINE, "FUME-0002", None).is_none());
+    let st = e.tick(&mut s, T0 + 35 * H + 30 * 60_000).unwrap(); // 11:30
+    assert!(active(&s, rule::OFFLINE, "FUME-0001", None).is_none());
+    let a = active(&s, rule::OFFLINE, "FUME-0002", None).expect("offline at 11:30");
+    assert!(
+        a.detail.contains("应报时段内已 150 分钟无数据"),
+        "{}",
+        a.detail
+    );
+    assert_eq!(st.offline_sites, 2, "FUME-0002 and AIR-09");
 }

@@ -5,7 +5,7 @@ use engine::fume::{FumeEngine, FumePolicy, RestaurantSpec};
 use engine::sources::{SourcesEngine, SourcesPolicy};
 use engine::sources_report::SourcesReport;
 use engine::time::day_start_utc;
-use model::{Measurement, Period};
+use model::{Device, DeviceKind, Measurement, Period};
 use standards::Date;
 use store::sources::SourcesStore;
 use store::{IntakePacket, SqliteOptions, SqliteStore};
@@ -79,6 +79,11 @@ fn day() -> Date {
     Date::ymd(2025, 7, 1)
 }
 
+/// The end of a Beijing day (UTC s): everything of it has ended.
+fn end(d: Date) -> i64 {
+    day_start_utc(d) + 86_400
+}
+
 /// Hour data 10:00–21:00 Beijing. Fan on / purifier off at 11, 12 (one run: 1 occurrence,
 /// 120 min) and at 18 (second occurrence, 60 min) → 2 occurrences, 180 min. Concentration 4.0
 /// in those hours (GB 18483-2001: > 2.0 exceeds; fume discharged without purification counts
@@ -131,7 +136,7 @@ fn online_rate_from_the_device_interval() {
     assert_eq!(d.period, "min");
     assert_eq!(d.interval_s, 600);
     assert_eq!((d.expected, d.with_data), (72, 54));
-    let rep = SourcesReport::build(&s, &e, day(), day(), day()).unwrap();
+    let rep = SourcesReport::build(&s, &e, day(), day(), end(day())).unwrap();
     let f = &rep.fume;
     assert_eq!(f.monitored, 2);
     assert_eq!(f.reporting, 1);
@@ -160,7 +165,7 @@ fn purifier_cleaning_due_by_run_hours() {
         v.extend(reading(Period::Hour, d2 + h * 3600, 0.5, 1.0, 1.0));
     }
     commit(&mut s, &e, v);
-    let rep = SourcesReport::build(&s, &e, day(), day().succ(), day().succ()).unwrap();
+    let rep = SourcesReport::build(&s, &e, day(), day().succ(), end(day().succ())).unwrap();
     assert_eq!(
         rep.fume.restaurants[0].purifier_run_hours_since_cleaning,
         24.0
@@ -172,11 +177,56 @@ fn purifier_cleaning_due_by_run_hours() {
         &e,
         reading(Period::Hour, d2 + 15 * 3600, 0.5, 1.0, 3.0),
     );
-    let rep = SourcesReport::build(&s, &e, day(), day().succ(), day().succ()).unwrap();
+    let rep = SourcesReport::build(&s, &e, day(), day().succ(), end(day().succ())).unwrap();
     // Day 2 after 15:00: hours 16–21 = 6 run hours.
     assert_eq!(
         rep.fume.restaurants[0].purifier_run_hours_since_cleaning,
         6.0
     );
     assert!(!rep.fume.restaurants[0].cleaning_due);
+}
+
+/// The online rate counts only the intervals due: a monitor commissioned mid-month
+/// (registered 2025-07-15 10:00) reporting every 10 min in the opening hours; the July
+/// report at 07-16 11:22 expects 72 intervals on 07-15 (10:00–22:00) and 8 on 07-16
+/// (10:00 … 11:10–11:20 have ended; 11:20–11:30 has not) = 80, all with data → 100 %.
+/// (Before: July counted from the fleet's first day with the whole of 07-16's opening hours,
+/// 72 + 72 = 144 → 55.6 %.) FUME-0002, registered only on 07-17, owes nothing yet.
+#[test]
+fn online_rate_counts_only_intervals_due() {
+    let (_d, mut s) = open();
+    let e = engine(FumePolicy::default());
+    let d15 = day_start_utc(Date::ymd(2025, 7, 15));
+    let d16 = d15 + 86_400;
+    let mut dev = Device::new("MN", "123456", R, DeviceKind::Fume);
+    dev.registered = Some(d15 + 10 * 3600);
+    store::Store::put_device(&mut s, &dev).unwrap();
+    let mut other = Device::new("MN-2", "123456", "FUME-0002", DeviceKind::Fume);
+    other.registered = Some(d16 + 86_400);
+    store::Store::put_device(&mut s, &other).unwrap();
+    let mut v = Vec::new();
+    for i in 0..72 {
+        v.extend(reading(Period::Min, d15 + 10 * 3600 + i * 600, 0.5, 0.0, 0.0));
+    }
+    // Minute data carry the interval's start and are sent when it ends: at 11:22 the last
+    // one is 11:10 (sent 11:20).
+    for i in 0..8 {
+        v.extend(reading(Period::Min, d16 + 10 * 3600 + i * 600, 0.5, 0.0, 0.0));
+    }
+    commit(&mut s, &e, v);
+    let now = d16 + 11 * 3600 + 22 * 60;
+    let rep = SourcesReport::build(
+        &s,
+        &e,
+        Date::ymd(2025, 7, 1),
+        Date::ymd(2025, 7, 31),
+        now,
+    )
+    .unwrap();
+    let f = &rep.fume;
+    let r = f.restaurants.iter().find(|r| r.site == R).unwrap();
+    assert_eq!(r.online_rate, Some(100.0));
+    let o = f.restaurants.iter().find(|r| r.site == "FUME-0002").unwrap();
+    assert_eq!(o.online_rate, None);
+    assert_eq!(f.online_rate, Some(100.0));
 }

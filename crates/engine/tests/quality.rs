@@ -40,6 +40,15 @@ fn day() -> Date {
     d(2025, 7, 1)
 }
 
+/// The end of a Beijing day (UTC s): every hour of it has ended.
+fn end(day: Date) -> i64 {
+    day_start_utc(day) + 86_400
+}
+
+fn sched() -> engine::due::Schedules {
+    engine::due::Schedules::default()
+}
+
 fn mv(code: &str, field: &str, period: Period, time: i64, v: &str, flag: &str) -> Measurement {
     Measurement {
         site: SITE.into(),
@@ -179,7 +188,7 @@ fn each_check_on_a_crafted_hour_series() {
     );
 
     // Rates: transmission 22/24 = 0.9167, validity 10/22 = 0.4545, effective 10/24 = 0.4167.
-    let rep = QualityReport::build(&s, day(), day(), d(2025, 12, 31), false).unwrap();
+    let rep = QualityReport::build(&s, day(), day(), end(d(2025, 12, 31)), false, &sched()).unwrap();
     let dev = &rep.devices[0];
     assert_eq!(dev.rates.transmission_rate, Some(0.9167));
     assert_eq!(dev.rates.validity_rate, Some(0.4545));
@@ -197,8 +206,8 @@ fn each_check_on_a_crafted_hour_series() {
     );
 }
 
-/// A month report expects every day up to "today": July with data only on 07-01 and today
-/// = 07-02 → expected 48, received 22, valid 10: transmission 22/48 = 0.4583, validity
+/// A month report expects every due hour up to "now": July with data only on 07-01 and now
+/// = the end of 07-02 → expected 48, received 22, valid 10: transmission 22/48 = 0.4583, validity
 /// 10/22 = 0.4545, effective 10/48 = 0.2083. A full day of 24 valid hours → 1.0.
 #[test]
 fn month_rates_expect_days_without_data() {
@@ -206,7 +215,7 @@ fn month_rates_expect_days_without_data() {
     let e = QualityEngine::default();
     ingest(&mut s, &e, on_time(), crafted());
     let rep =
-        QualityReport::build(&s, d(2025, 7, 1), d(2025, 7, 31), d(2025, 7, 2), false).unwrap();
+        QualityReport::build(&s, d(2025, 7, 1), d(2025, 7, 31), end(d(2025, 7, 2)), false, &sched()).unwrap();
     let dev = &rep.devices[0];
     assert_eq!(
         (dev.rates.expected, dev.rates.received, dev.rates.valid),
@@ -221,12 +230,15 @@ fn month_rates_expect_days_without_data() {
     assert_eq!(dev.days[1].rates.effective_rate, Some(0.0));
 
     let by_month =
-        QualityReport::build(&s, d(2025, 1, 1), d(2025, 12, 31), d(2025, 7, 2), true).unwrap();
+        QualityReport::build(&s, d(2025, 1, 1), d(2025, 12, 31), end(d(2025, 7, 2)), true, &sched()).unwrap();
     let m = &by_month.devices[0].months;
     assert_eq!(m.len(), 7, "January to July (today)");
     assert_eq!(m[6].period, "2025-07");
     assert_eq!(m[6].rates.expected, 48);
-    assert_eq!(m[0].rates.expected, 31 * 24);
+    // Before the device's first data (07-01 00:00, earlier than its registration) nothing
+    // was due.
+    assert_eq!(m[0].rates.expected, 0);
+    assert_eq!(m[0].rates.transmission_rate, None);
 
     // A clean day: 24 hours, all N, varying values → every rate 1.0 (≥ 0.9 expected).
     let (_d2, mut s2) = open();
@@ -234,7 +246,7 @@ fn month_rates_expect_days_without_data() {
         .map(|h| hour(h, &(30 + h % 5).to_string(), "N"))
         .collect();
     ingest(&mut s2, &e, on_time(), vals);
-    let rep = QualityReport::build(&s2, day(), day(), day(), false).unwrap();
+    let rep = QualityReport::build(&s2, day(), day(), end(day()), false, &sched()).unwrap();
     assert_eq!(rep.devices[0].rates.effective_rate, Some(1.0));
     assert!(rep.devices[0].meets_threshold);
     assert_eq!(rep.devices_meeting_threshold, 1);
@@ -614,4 +626,162 @@ fn jumps_are_judged_as_the_quantity_allows() {
     assert_eq!(engine::quality::angular_distance(21.0, 357.0), 24.0);
     assert_eq!(engine::quality::angular_distance(0.0, 180.0), 180.0);
     assert_eq!(engine::quality::angular_distance(90.0, 90.0), 0.0);
+
+// ---- What is due (docs/engine-quality.md "What is due") ----
+
+/// Hour values of `site`/`mn` (PM2.5, clean, varying) for hours `[from, to)` (UTC s, hour
+/// starts), committed and derived.
+fn hours_of(
+    s: &mut SqliteStore,
+    e: &QualityEngine,
+    mn: &str,
+    site: &str,
+    from: i64,
+    to: i64,
+) {
+    let vals: Vec<Measurement> = (0..(to - from) / 3600)
+        .map(|i| Measurement {
+            site: site.into(),
+            mn: mn.into(),
+            ..hour(0, &(30 + i % 7).to_string(), "N")
+        })
+        .enumerate()
+        .map(|(i, mut m)| {
+            m.time = from + i as i64 * 3600;
+            m
+        })
+        .collect();
+    let batch = [IntakePacket {
+        received_ms: to * 1000 + 300_000,
+        mn: mn.into(),
+        cn: "2061".into(),
+        values: vals,
+        ..IntakePacket::default()
+    }];
+    s.commit(&batch).unwrap();
+    e.update(s, &e.touched(&batch)).unwrap();
+}
+
+/// The report at 11:22: the hours 11:00–12:00 … 23:00–24:00 have not ended and are not
+/// expected. A device that sent every hour since its first data on 2026-11-04 10:00 (it was
+/// registered later, at 2026-11-04 12:00): November expects 14 hours on 11-04 (10–23) and 11
+/// on 11-05 (0–10) = 25, received 25 → every rate 1.0; the year to date the same 25 hours.
+/// Before this change the month expected 5 × 24 = 120 (0.2083) and the year 309 × 24.
+#[test]
+fn rates_count_only_hours_due_mid_day_and_since_commissioning() {
+    let (_d, mut s) = open();
+    let e = QualityEngine::default();
+    let d4 = day_start_utc(d(2026, 11, 4));
+    let mut dev = Device::new("MN-NEW", "123456", "A2", DeviceKind::Air);
+    dev.registered = Some(d4 + 12 * 3600);
+    s.put_device(&dev).unwrap();
+    let now = d4 + 86_400 + 11 * 3600 + 22 * 60; // 11-05 11:22
+    hours_of(&mut s, &e, "MN-NEW", "A2", d4 + 10 * 3600, d4 + 86_400 + 11 * 3600);
+    let month =
+        QualityReport::build(&s, d(2026, 11, 1), d(2026, 11, 30), now, false, &sched()).unwrap();
+    let r = month.devices.iter().find(|x| x.mn == "MN-NEW").unwrap();
+    assert_eq!((r.rates.expected, r.rates.received, r.rates.valid), (25, 25, 25));
+    assert_eq!(r.rates.effective_rate, Some(1.0));
+    assert!(r.meets_threshold);
+    let days: Vec<(&str, i64)> = r
+        .days
+        .iter()
+        .map(|p| (p.period.as_str(), p.rates.expected))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("2026-11-01", 0),
+            ("2026-11-02", 0),
+            ("2026-11-03", 0),
+            ("2026-11-04", 14),
+            ("2026-11-05", 11)
+        ]
+    );
+    assert_eq!(month.as_of, "2026-11-05T11:22:00+08:00");
+    let year =
+        QualityReport::build(&s, d(2026, 1, 1), d(2026, 12, 31), now, true, &sched()).unwrap();
+    let y = year.devices.iter().find(|x| x.mn == "MN-NEW").unwrap();
+    assert_eq!((y.rates.expected, y.rates.effective_rate), (25, Some(1.0)));
+
+    // Registered 10:20 (earlier than its first data at 12:00), silent after 11-05 05:00:
+    // due 11-04 10 (midpoint 10:30 ≥ 10:20) … 23 = 14, 11-05 0–10 = 11 → 25; received
+    // 11-04 12–23 = 12 and 11-05 0–4 = 5 → 17: 17 / 25 = 0.68.
+    let mut late = Device::new("MN-LATE", "123456", "A3", DeviceKind::Air);
+    late.registered = Some(d4 + 10 * 3600 + 20 * 60);
+    s.put_device(&late).unwrap();
+    hours_of(&mut s, &e, "MN-LATE", "A3", d4 + 12 * 3600, d4 + 86_400 + 5 * 3600);
+    let month =
+        QualityReport::build(&s, d(2026, 11, 1), d(2026, 11, 30), now, false, &sched()).unwrap();
+    let r = month.devices.iter().find(|x| x.mn == "MN-LATE").unwrap();
+    assert_eq!((r.rates.expected, r.rates.received), (25, 17));
+    assert_eq!(r.rates.transmission_rate, Some(0.68));
+}
+
+/// A restaurant (kind fume, 10:00–22:00 by default) is due only in its opening hours: hour
+/// data 10–21 on 2026-11-04, report at 23:30 → 12 expected, 12 received, 1.0 (before: 24
+/// expected, 0.5). Its own hours (09:30–21:30) move the due hours to those with the midpoint
+/// inside: 9 … 20; hour 9 is before its first data (10:00), 21 (midpoint 21:30) is not in the
+/// hours → 11 due, 11 received (its 21:00 value is not counted).
+#[test]
+fn restaurants_are_due_in_their_opening_hours() {
+    let (_d, mut s) = open();
+    let e = QualityEngine::default();
+    let d4 = day_start_utc(d(2026, 11, 4));
+    s.put_device(&Device::new("MN-F1", "123456", "FUME-0001", DeviceKind::Fume))
+        .unwrap();
+    hours_of(&mut s, &e, "MN-F1", "FUME-0001", d4 + 10 * 3600, d4 + 22 * 3600);
+    let now = d4 + 23 * 3600 + 30 * 60;
+    let rep =
+        QualityReport::build(&s, d(2026, 11, 4), d(2026, 11, 4), now, false, &sched()).unwrap();
+    let r = rep.devices.iter().find(|x| x.mn == "MN-F1").unwrap();
+    assert_eq!((r.rates.expected, r.rates.received), (12, 12));
+    assert_eq!(r.rates.effective_rate, Some(1.0));
+    let own = sched().with_site(
+        "FUME-0001",
+        engine::due::DailyWindow::parse("09:30-21:30").unwrap(),
+    );
+    let rep = QualityReport::build(&s, d(2026, 11, 4), d(2026, 11, 4), now, false, &own).unwrap();
+    let r = rep.devices.iter().find(|x| x.mn == "MN-F1").unwrap();
+    assert_eq!((r.rates.expected, r.rates.received), (11, 11));
+}
+
+/// `offline` (quality finding) counts only the silence in a restaurant's opening hours: last
+/// packet 22:00 → at 23:30 nothing is owed; the next day at 11:30 it owes 1.5 h (< 3 × its
+/// hourly interval), at 13:00 3 h → offline. An air station silent from 22:00 is offline at
+/// 01:00.
+#[test]
+fn offline_finding_counts_only_opening_hours() {
+    let (_d, mut s) = open();
+    let e = QualityEngine::default();
+    let d4 = day_start_utc(d(2026, 11, 4));
+    s.put_device(&Device::new("MN-F1", "123456", "FUME-0001", DeviceKind::Fume))
+        .unwrap();
+    let p = |ms: i64| IntakePacket {
+        received_ms: ms,
+        mn: "MN-F1".into(),
+        cn: "2011".into(),
+        ..IntakePacket::default()
+    };
+    s.commit(&[p((d4 + 22 * 3600) * 1000)]).unwrap();
+    let off = |s: &mut SqliteStore, t: i64| {
+        e.check_offline(s, t * 1000)
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.mn == "MN-F1")
+            .count()
+    };
+    assert_eq!(off(&mut s, d4 + 23 * 3600 + 30 * 60), 0);
+    assert_eq!(off(&mut s, d4 + 86_400 + 11 * 3600 + 30 * 60), 0);
+    assert_eq!(off(&mut s, d4 + 86_400 + 13 * 3600), 1, "3 h owed at 13:00");
+    // An air station: all day is due.
+    let (_d2, mut s2) = open();
+    s2.commit(&[IntakePacket {
+        received_ms: (d4 + 22 * 3600) * 1000,
+        mn: MN.into(),
+        cn: "2011".into(),
+        ..IntakePacket::default()
+    }])
+    .unwrap();
+    assert_eq!(e.check_offline(&mut s2, (d4 + 86_400 + 3600) * 1000).unwrap().len(), 1);
 }

@@ -367,7 +367,7 @@ fn totals_follow_the_beijing_day_boundary() {
         &e,
         Date::ymd(2025, 7, 1),
         Date::ymd(2025, 7, 31),
-        Date::ymd(2025, 12, 31),
+        engine::time::day_start_utc(Date::ymd(2026, 1, 1)),
     )
     .unwrap();
     let ent = rep
