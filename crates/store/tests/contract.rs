@@ -115,6 +115,9 @@ contract!(
     two_writers_fill_the_same_new_months,
     bus_ids_store_a_redelivered_packet_once,
     two_writers_committing_the_same_messages_store_them_once,
+    registration_time_is_recorded_once_and_kept,
+    first_data_is_the_earliest_value_time,
+    an_installation_from_before_due_is_upgraded_in_place,
 );
 
 // ---- helpers ----
@@ -131,6 +134,7 @@ fn device(mn: &str, site: &str) -> Device {
         calibrate_clock: true,
         rtd_interval: Some(30),
         min_interval: None,
+        registered: Some(1_751_299_200),
     }
 }
 
@@ -226,6 +230,100 @@ fn devices_round_trip_and_update(b: &Backend) {
     assert!(!s.remove_device("MN1").unwrap());
     assert!(s.device("MN1").unwrap().is_none());
     assert_eq!(s.devices().unwrap().len(), 1);
+}
+
+/// A device put without a registration time gets the time of its registration; later puts
+/// without one keep it; an explicit one (a device commissioned before it was entered) wins.
+fn registration_time_is_recorded_once_and_kept(b: &Backend) {
+    let mut s = b.open();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut d = device("MN-R", "ENT-01");
+    d.registered = None;
+    s.put_device(&d).unwrap();
+    let got = s.device("MN-R").unwrap().unwrap().registered.unwrap();
+    assert!(got >= before && got <= before + 5, "{got} vs {before}");
+    d.pw = "999999".into();
+    s.put_device(&d).unwrap();
+    let again = s.device("MN-R").unwrap().unwrap();
+    assert_eq!((again.registered, again.pw.as_str()), (Some(got), "999999"));
+    d.registered = Some(1_000);
+    s.put_device(&d).unwrap();
+    assert_eq!(s.devices().unwrap()[0].registered, Some(1_000));
+}
+
+/// `first_time`: the earliest value time a device ever sent, across batches; a back-fill of
+/// older data moves it back, newer data do not; a packet without values leaves it unset.
+fn first_data_is_the_earliest_value_time(b: &Backend) {
+    let mut s = b.open();
+    s.commit(&[
+        packet(500, vec![value("S", "a", 7200, "1"), value("S", "b", 3600, "1")]),
+        from("MN2", packet(400, vec![])),
+    ])
+    .unwrap();
+    s.commit(&[packet(900, vec![value("S", "a", 10_800, "1")])])
+        .unwrap();
+    let st = s.device_states().unwrap();
+    assert_eq!((st[0].mn.as_str(), st[0].first_time), ("MN1", Some(3600)));
+    assert_eq!((st[1].mn.as_str(), st[1].first_time), ("MN2", None));
+    s.commit(&[packet(1000, vec![value("S", "a", -3600, "1")])])
+        .unwrap();
+    assert_eq!(s.device_states().unwrap()[0].first_time, Some(-3600));
+}
+
+/// A data folder / database made before registration times, first data and the quality hour
+/// masks existed: the columns are added on open (SQLite) or by migration 4 (PostgreSQL), and
+/// each device's first data is back-filled from the values stored.
+fn an_installation_from_before_due_is_upgraded_in_place(b: &Backend) {
+    {
+        let mut s = b.open();
+        s.put_device(&device("MN1", "S")).unwrap();
+        s.commit(&[
+            packet(500, vec![value("S", "a", 7200, "1")]),
+            packet(600, vec![value("S", "b", 3600, "1")]),
+            from("MN2", packet(700, vec![value("T", "a", 86_400, "1")])),
+        ])
+        .unwrap();
+    }
+    // Back to the old schema.
+    match b {
+        Backend::Sqlite(dir) => {
+            rusqlite::Connection::open(dir.path().join("qingshan.db"))
+                .unwrap()
+                .execute_batch(
+                    "ALTER TABLE devices DROP COLUMN registered;
+                     ALTER TABLE device_state DROP COLUMN first_time;
+                     ALTER TABLE quality_days DROP COLUMN received_mask;
+                     ALTER TABLE quality_days DROP COLUMN valid_mask;
+                     UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+                )
+                .unwrap();
+        }
+        Backend::Pg(db) => {
+            ::postgres::Client::connect(db.url(), ::postgres::NoTls)
+                .unwrap()
+                .batch_execute(
+                    "ALTER TABLE devices DROP COLUMN registered;
+                     ALTER TABLE device_state DROP COLUMN first_time;
+                     ALTER TABLE quality_days DROP COLUMN received_mask;
+                     ALTER TABLE quality_days DROP COLUMN valid_mask;
+                     DELETE FROM schema_migrations WHERE version >= 4;",
+                )
+                .unwrap();
+        }
+    }
+    let s = b.open();
+    assert_eq!(s.device("MN1").unwrap().unwrap().registered, None);
+    let st = s.device_states().unwrap();
+    assert_eq!(
+        st.iter().map(|x| (x.mn.as_str(), x.first_time)).collect::<Vec<_>>(),
+        vec![("MN1", Some(3600)), ("MN2", Some(86_400))]
+    );
+    drop(s);
+    // Opening again changes nothing.
+    assert_eq!(b.open().device_states().unwrap(), st);
 }
 
 /// DESIGN.md "Idempotent storage": a resend replaces, never double-counts.

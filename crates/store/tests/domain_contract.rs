@@ -745,6 +745,8 @@ fn qday(mn: &str, site: &str, code: &str, period: Period, day: &str, valid: i64)
         valid,
         flagged: 1,
         marked_invalid: 0,
+        received_mask: (period == Period::Hour).then_some(0xff_ff_fe),
+        valid_mask: (period == Period::Hour).then_some((1 << valid) - 1),
     }
 }
 

@@ -814,12 +814,12 @@ impl Store for PgStore {
             c.execute(
                 &format!(
                     "INSERT INTO devices({DEVICE_COLUMNS})
-                     VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,coalesce($11,$12))
+                     VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,coalesce($11::bigint,$12::bigint))
                      ON CONFLICT(mn) DO UPDATE SET pw=excluded.pw, site=excluded.site,
                      kind=excluded.kind, name=excluded.name, protocol=excluded.protocol,
                      allow=excluded.allow, calibrate_clock=excluded.calibrate_clock,
                      rtd_interval=excluded.rtd_interval, min_interval=excluded.min_interval,
-                     registered=coalesce($11, devices.registered)"
+                     registered=coalesce($11::bigint, devices.registered)"
                 ),
                 &[
                     &d.mn,
