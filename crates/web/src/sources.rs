@@ -240,7 +240,8 @@ fn live_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
 
 /// `GET /api/v1/sources/rates?year=&month=`: the quality report's hour-data rates (传输率 =
 /// received / expected, 有效率 = valid / received, 传输有效率 = valid / expected, ≥ 0.9
-/// expected) summed per outlet (its devices) and per enterprise (its outlets).
+/// expected) summed per outlet (its devices) and per enterprise (its outlets). Expected = the
+/// hours due by `as_of` (`engine::due`: ended, since commissioning, in the reporting hours).
 pub async fn rates(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -324,6 +325,7 @@ pub async fn rates(
         .collect();
     let v = json!({
         "from": rep["from"], "to": rep["to"], "threshold": threshold, "basis": rep["basis"],
+        "due": rep["due"], "as_of": rep["as_of"],
         "enterprises": enterprises,
     });
     Ok((

@@ -382,6 +382,8 @@ fn generic(col: &str) -> Option<&'static str> {
         "purifier_run_hours_since_cleaning" => "上次清洗以来净化器运行小时数",
         // quality report
         "threshold" => "传输有效率要求",
+        "due" => "应收口径",
+        "as_of" => "统计截至",
         "devices" => "设备",
         "devices_meeting_threshold" => "达到要求的设备数",
         "codes" => "监测因子",
