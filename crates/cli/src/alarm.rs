@@ -264,7 +264,7 @@ pub fn run(cmd: AlarmCommand) -> Result<std::process::ExitCode> {
                 ..Default::default()
             })
             .catch_up(&mut *s)
-                .context("updating the data-quality findings")?;
+            .context("updating the data-quality findings")?;
             let e = AlarmEngine::new(crate::engines::alarm_config(&profile, a.late_alarm_days))?;
             let r = e.catch_up(&mut *s, t)?;
             let k = e.tick(&mut *s, t)?;

@@ -278,8 +278,7 @@ pub fn quality_report(a: QualityArgs) -> anyhow::Result<std::process::ExitCode> 
     let (from, to) = crate::report::report_period(a.year, a.month)?;
     let now = match &a.today {
         Some(s) => {
-            let d = parse_date(s)
-                .with_context(|| format!("--today {s:?}: expected YYYY-MM-DD"))?;
+            let d = parse_date(s).with_context(|| format!("--today {s:?}: expected YYYY-MM-DD"))?;
             engine::time::day_start_utc(d) + 86_400
         }
         None => crate::report::at_or_now(a.at.as_deref())?,

@@ -260,6 +260,9 @@ pub struct RuleStats {
     pub escalated: usize,
 }
 
+/// An offline device: (mn, last seen ms, threshold s, due silence s).
+type OfflineDevice = (String, Option<i64>, i64, i64);
+
 /// Watermark of [`AlarmEngine::catch_up`].
 pub const WATERMARK: &str = "alarms.received_ms";
 
@@ -1105,8 +1108,7 @@ impl AlarmEngine {
         let now_s = now_ms.div_euclid(1000);
         // site → [(mn, last_seen, threshold_s, due silence s)] of offline devices; sites with
         // devices.
-        let mut offline: BTreeMap<String, Vec<(String, Option<i64>, i64, i64)>> =
-            BTreeMap::new();
+        let mut offline: BTreeMap<String, Vec<OfflineDevice>> = BTreeMap::new();
         let mut sites: BTreeSet<String> = BTreeSet::new();
         for d in store.devices()? {
             sites.insert(d.site.clone());
@@ -1132,10 +1134,12 @@ impl AlarmEngine {
                 None => None,
             };
             if let Some(silent) = silent.filter(|s| *s > threshold) {
-                offline
-                    .entry(d.site.clone())
-                    .or_default()
-                    .push((d.mn.clone(), last, threshold, silent));
+                offline.entry(d.site.clone()).or_default().push((
+                    d.mn.clone(),
+                    last,
+                    threshold,
+                    silent,
+                ));
             }
         }
         let mut alarms = Alarms::with_clock(&mut *store, now_ms);

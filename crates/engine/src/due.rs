@@ -63,9 +63,7 @@ impl DailyWindow {
     pub fn parse(s: &str) -> Result<DailyWindow, String> {
         let bad = || format!("营业时间 {s:?} 格式错误：应为 HH:MM-HH:MM（如 10:00-22:00）");
         let t = s.trim();
-        let (a, b) = t
-            .split_once(['-', '–', '~'])
-            .ok_or_else(bad)?;
+        let (a, b) = t.split_once(['-', '–', '~']).ok_or_else(bad)?;
         let min = |x: &str| -> Option<u16> {
             let (h, m) = x.trim().split_once(':')?;
             let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
@@ -162,7 +160,9 @@ impl DueSpan {
     /// The span of a registered device from the registry and its state.
     pub fn of(device: Option<&Device>, state: Option<&DeviceState>) -> DueSpan {
         // A packet seen (even one without values) proves it was in service by then.
-        let seen = state.and_then(|s| s.last_seen_ms).map(|ms| ms.div_euclid(1000));
+        let seen = state
+            .and_then(|s| s.last_seen_ms)
+            .map(|ms| ms.div_euclid(1000));
         let from = [
             device.and_then(|d| d.registered),
             state.and_then(|s| s.first_time),
@@ -398,7 +398,10 @@ mod tests {
             first_time: Some(D - 3 * DAY_S),
             ..Default::default()
         };
-        assert_eq!(DueSpan::of(Some(&dev), Some(&early)).from, Some(D - 3 * DAY_S));
+        assert_eq!(
+            DueSpan::of(Some(&dev), Some(&early)).from,
+            Some(D - 3 * DAY_S)
+        );
         // neither known: unbounded
         assert_eq!(DueSpan::of(None, None).from, None);
     }

@@ -206,27 +206,37 @@ fn online_rate_counts_only_intervals_due() {
     store::Store::put_device(&mut s, &other).unwrap();
     let mut v = Vec::new();
     for i in 0..72 {
-        v.extend(reading(Period::Min, d15 + 10 * 3600 + i * 600, 0.5, 0.0, 0.0));
+        v.extend(reading(
+            Period::Min,
+            d15 + 10 * 3600 + i * 600,
+            0.5,
+            0.0,
+            0.0,
+        ));
     }
     // Minute data carry the interval's start and are sent when it ends: at 11:22 the last
     // one is 11:10 (sent 11:20).
     for i in 0..8 {
-        v.extend(reading(Period::Min, d16 + 10 * 3600 + i * 600, 0.5, 0.0, 0.0));
+        v.extend(reading(
+            Period::Min,
+            d16 + 10 * 3600 + i * 600,
+            0.5,
+            0.0,
+            0.0,
+        ));
     }
     commit(&mut s, &e, v);
     let now = d16 + 11 * 3600 + 22 * 60;
-    let rep = SourcesReport::build(
-        &s,
-        &e,
-        Date::ymd(2025, 7, 1),
-        Date::ymd(2025, 7, 31),
-        now,
-    )
-    .unwrap();
+    let rep =
+        SourcesReport::build(&s, &e, Date::ymd(2025, 7, 1), Date::ymd(2025, 7, 31), now).unwrap();
     let f = &rep.fume;
     let r = f.restaurants.iter().find(|r| r.site == R).unwrap();
     assert_eq!(r.online_rate, Some(100.0));
-    let o = f.restaurants.iter().find(|r| r.site == "FUME-0002").unwrap();
+    let o = f
+        .restaurants
+        .iter()
+        .find(|r| r.site == "FUME-0002")
+        .unwrap();
     assert_eq!(o.online_rate, None);
     assert_eq!(f.online_rate, Some(100.0));
 }

@@ -188,7 +188,8 @@ fn each_check_on_a_crafted_hour_series() {
     );
 
     // Rates: transmission 22/24 = 0.9167, validity 10/22 = 0.4545, effective 10/24 = 0.4167.
-    let rep = QualityReport::build(&s, day(), day(), end(d(2025, 12, 31)), false, &sched()).unwrap();
+    let rep =
+        QualityReport::build(&s, day(), day(), end(d(2025, 12, 31)), false, &sched()).unwrap();
     let dev = &rep.devices[0];
     assert_eq!(dev.rates.transmission_rate, Some(0.9167));
     assert_eq!(dev.rates.validity_rate, Some(0.4545));
@@ -214,8 +215,15 @@ fn month_rates_expect_days_without_data() {
     let (_d, mut s) = open();
     let e = QualityEngine::default();
     ingest(&mut s, &e, on_time(), crafted());
-    let rep =
-        QualityReport::build(&s, d(2025, 7, 1), d(2025, 7, 31), end(d(2025, 7, 2)), false, &sched()).unwrap();
+    let rep = QualityReport::build(
+        &s,
+        d(2025, 7, 1),
+        d(2025, 7, 31),
+        end(d(2025, 7, 2)),
+        false,
+        &sched(),
+    )
+    .unwrap();
     let dev = &rep.devices[0];
     assert_eq!(
         (dev.rates.expected, dev.rates.received, dev.rates.valid),
@@ -229,8 +237,15 @@ fn month_rates_expect_days_without_data() {
     assert_eq!(dev.days[1].rates.validity_rate, None);
     assert_eq!(dev.days[1].rates.effective_rate, Some(0.0));
 
-    let by_month =
-        QualityReport::build(&s, d(2025, 1, 1), d(2025, 12, 31), end(d(2025, 7, 2)), true, &sched()).unwrap();
+    let by_month = QualityReport::build(
+        &s,
+        d(2025, 1, 1),
+        d(2025, 12, 31),
+        end(d(2025, 7, 2)),
+        true,
+        &sched(),
+    )
+    .unwrap();
     let m = &by_month.devices[0].months;
     assert_eq!(m.len(), 7, "January to July (today)");
     assert_eq!(m[6].period, "2025-07");
@@ -631,14 +646,7 @@ fn jumps_are_judged_as_the_quantity_allows() {
 
 /// Hour values of `site`/`mn` (PM2.5, clean, varying) for hours `[from, to)` (UTC s, hour
 /// starts), committed and derived.
-fn hours_of(
-    s: &mut SqliteStore,
-    e: &QualityEngine,
-    mn: &str,
-    site: &str,
-    from: i64,
-    to: i64,
-) {
+fn hours_of(s: &mut SqliteStore, e: &QualityEngine, mn: &str, site: &str, from: i64, to: i64) {
     let vals: Vec<Measurement> = (0..(to - from) / 3600)
         .map(|i| Measurement {
             site: site.into(),
@@ -676,11 +684,21 @@ fn rates_count_only_hours_due_mid_day_and_since_commissioning() {
     dev.registered = Some(d4 + 12 * 3600);
     s.put_device(&dev).unwrap();
     let now = d4 + 86_400 + 11 * 3600 + 22 * 60; // 11-05 11:22
-    hours_of(&mut s, &e, "MN-NEW", "A2", d4 + 10 * 3600, d4 + 86_400 + 11 * 3600);
+    hours_of(
+        &mut s,
+        &e,
+        "MN-NEW",
+        "A2",
+        d4 + 10 * 3600,
+        d4 + 86_400 + 11 * 3600,
+    );
     let month =
         QualityReport::build(&s, d(2026, 11, 1), d(2026, 11, 30), now, false, &sched()).unwrap();
     let r = month.devices.iter().find(|x| x.mn == "MN-NEW").unwrap();
-    assert_eq!((r.rates.expected, r.rates.received, r.rates.valid), (25, 25, 25));
+    assert_eq!(
+        (r.rates.expected, r.rates.received, r.rates.valid),
+        (25, 25, 25)
+    );
     assert_eq!(r.rates.effective_rate, Some(1.0));
     assert!(r.meets_threshold);
     let days: Vec<(&str, i64)> = r
@@ -710,7 +728,14 @@ fn rates_count_only_hours_due_mid_day_and_since_commissioning() {
     let mut late = Device::new("MN-LATE", "123456", "A3", DeviceKind::Air);
     late.registered = Some(d4 + 10 * 3600 + 20 * 60);
     s.put_device(&late).unwrap();
-    hours_of(&mut s, &e, "MN-LATE", "A3", d4 + 12 * 3600, d4 + 86_400 + 5 * 3600);
+    hours_of(
+        &mut s,
+        &e,
+        "MN-LATE",
+        "A3",
+        d4 + 12 * 3600,
+        d4 + 86_400 + 5 * 3600,
+    );
     let month =
         QualityReport::build(&s, d(2026, 11, 1), d(2026, 11, 30), now, false, &sched()).unwrap();
     let r = month.devices.iter().find(|x| x.mn == "MN-LATE").unwrap();
@@ -728,9 +753,21 @@ fn restaurants_are_due_in_their_opening_hours() {
     let (_d, mut s) = open();
     let e = QualityEngine::default();
     let d4 = day_start_utc(d(2026, 11, 4));
-    s.put_device(&Device::new("MN-F1", "123456", "FUME-0001", DeviceKind::Fume))
-        .unwrap();
-    hours_of(&mut s, &e, "MN-F1", "FUME-0001", d4 + 10 * 3600, d4 + 22 * 3600);
+    s.put_device(&Device::new(
+        "MN-F1",
+        "123456",
+        "FUME-0001",
+        DeviceKind::Fume,
+    ))
+    .unwrap();
+    hours_of(
+        &mut s,
+        &e,
+        "MN-F1",
+        "FUME-0001",
+        d4 + 10 * 3600,
+        d4 + 22 * 3600,
+    );
     let now = d4 + 23 * 3600 + 30 * 60;
     let rep =
         QualityReport::build(&s, d(2026, 11, 4), d(2026, 11, 4), now, false, &sched()).unwrap();
@@ -755,8 +792,13 @@ fn offline_finding_counts_only_opening_hours() {
     let (_d, mut s) = open();
     let e = QualityEngine::default();
     let d4 = day_start_utc(d(2026, 11, 4));
-    s.put_device(&Device::new("MN-F1", "123456", "FUME-0001", DeviceKind::Fume))
-        .unwrap();
+    s.put_device(&Device::new(
+        "MN-F1",
+        "123456",
+        "FUME-0001",
+        DeviceKind::Fume,
+    ))
+    .unwrap();
     let p = |ms: i64| IntakePacket {
         received_ms: ms,
         mn: "MN-F1".into(),
@@ -783,5 +825,10 @@ fn offline_finding_counts_only_opening_hours() {
         ..IntakePacket::default()
     }])
     .unwrap();
-    assert_eq!(e.check_offline(&mut s2, (d4 + 86_400 + 3600) * 1000).unwrap().len(), 1);
+    assert_eq!(
+        e.check_offline(&mut s2, (d4 + 86_400 + 3600) * 1000)
+            .unwrap()
+            .len(),
+        1
+    );
 }

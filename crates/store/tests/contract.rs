@@ -259,7 +259,10 @@ fn registration_time_is_recorded_once_and_kept(b: &Backend) {
 fn first_data_is_the_earliest_value_time(b: &Backend) {
     let mut s = b.open();
     s.commit(&[
-        packet(500, vec![value("S", "a", 7200, "1"), value("S", "b", 3600, "1")]),
+        packet(
+            500,
+            vec![value("S", "a", 7200, "1"), value("S", "b", 3600, "1")],
+        ),
         from("MN2", packet(400, vec![])),
     ])
     .unwrap();
@@ -318,7 +321,9 @@ fn an_installation_from_before_due_is_upgraded_in_place(b: &Backend) {
     assert_eq!(s.device("MN1").unwrap().unwrap().registered, None);
     let st = s.device_states().unwrap();
     assert_eq!(
-        st.iter().map(|x| (x.mn.as_str(), x.first_time)).collect::<Vec<_>>(),
+        st.iter()
+            .map(|x| (x.mn.as_str(), x.first_time))
+            .collect::<Vec<_>>(),
         vec![("MN1", Some(3600)), ("MN2", Some(86_400))]
     );
     drop(s);

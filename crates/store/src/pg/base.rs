@@ -691,7 +691,10 @@ fn commit_batch(c: &mut Client, k: &mut Caches, batch: &[IntakePacket]) -> Resul
     let nvalues: Vec<i64> = state.values().map(|d| d.values as i64).collect();
     let first: Vec<Option<i64>> = state.values().map(|d| d.first_time).collect();
     let st = stmt(&mut k.stmts, &mut tx, UPSERT_STATE)?;
-    tx.execute(&st, &[&mns, &seen, &peers, &cns, &packets, &nvalues, &first])?;
+    tx.execute(
+        &st,
+        &[&mns, &seen, &peers, &cns, &packets, &nvalues, &first],
+    )?;
     if !deviations.is_empty() {
         let mns: Vec<&str> = deviations.keys().map(|k| k.0).collect();
         let names: Vec<&str> = deviations.keys().map(|k| k.1).collect();
