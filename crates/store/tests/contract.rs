@@ -277,7 +277,7 @@ fn first_data_is_the_earliest_value_time(b: &Backend) {
 }
 
 /// A data folder / database made before registration times, first data and the quality hour
-/// masks existed: the columns are added on open (SQLite) or by migration 4 (PostgreSQL), and
+/// masks existed: the columns are added on open (SQLite) or by migration 5 (PostgreSQL), and
 /// each device's first data is back-filled from the values stored.
 fn an_installation_from_before_due_is_upgraded_in_place(b: &Backend) {
     {
@@ -312,7 +312,7 @@ fn an_installation_from_before_due_is_upgraded_in_place(b: &Backend) {
                      ALTER TABLE device_state DROP COLUMN first_time;
                      ALTER TABLE quality_days DROP COLUMN received_mask;
                      ALTER TABLE quality_days DROP COLUMN valid_mask;
-                     DELETE FROM schema_migrations WHERE version >= 4;",
+                     DELETE FROM schema_migrations WHERE version >= 5;",
                 )
                 .unwrap();
         }
