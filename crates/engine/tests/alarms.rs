@@ -1584,6 +1584,7 @@ fn the_late_horizon_is_configurable() {
     cfg.late_horizon_s = 60;
     let err = AlarmEngine::new(cfg).unwrap_err().to_string();
     assert!(err.contains("late_horizon_s"), "{err}");
+}
 
 /// A restaurant (fume monitor, due 10:00–22:00 by default, no interval registered → hour-only,
 /// threshold 2 h = 2 hourly intervals) is due nothing while it is closed: last packet 22:00 →

@@ -641,6 +641,7 @@ fn jumps_are_judged_as_the_quantity_allows() {
     assert_eq!(engine::quality::angular_distance(21.0, 357.0), 24.0);
     assert_eq!(engine::quality::angular_distance(0.0, 180.0), 180.0);
     assert_eq!(engine::quality::angular_distance(90.0, 90.0), 0.0);
+}
 
 // ---- What is due (docs/engine-quality.md "What is due") ----
 
