@@ -41,8 +41,11 @@ const QS = (() => {
     // The reachable range only where it already narrows the year (days lost, months failed).
     const top = days ? p.period_days : 100;
     const reach = p.reachable_max != null && p.reachable_max < top ? `;全年最多 ${p.reachable_max}${u}` : '';
+    // A projection from few valid days says little: below GB 3095 Table 4's share for a year
+    // (324 of 365 days) of the days elapsed it is marked as such.
+    const thin = p.valid_days != null && p.valid_days < p.elapsed_days * 324 / 365 ? '(有效天数少,仅供参考)' : '';
     return days
-      ? `截至${mdCn(p.as_of)}(已过 ${p.elapsed_days}/${p.period_days} 天):${p.so_far}${u},优良天数比例 ${p.rate_so_far ?? '—'}%,按此推算全年约 ${p.projection ?? '—'}${u}${reach}`
+      ? `截至${mdCn(p.as_of)}(已过 ${p.elapsed_days}/${p.period_days} 天,有效 ${p.valid_days ?? '—'} 天):${p.so_far}${u},优良天数比例 ${p.rate_so_far ?? '—'}%,按此推算全年约 ${p.projection ?? '—'}${u}${thin}${reach}`
       : `截至${mdCn(p.as_of)}:${p.rate_so_far ?? '—'}${u},按目前情况推算全年 ${p.projection ?? '—'}${u}${reach}`;
   };
   const indBadge = (st) => `<span class="badge" style="background:${(IND_STATUS[st] || IND_STATUS.no_data)[1]}">${(IND_STATUS[st] || IND_STATUS.no_data)[0]}</span>`;
@@ -133,12 +136,13 @@ const QS = (() => {
       <div class="kv"><span>特别严重 / 严重 / 较重 / 一般</span><b>${['critical', 'major', 'warning', 'info'].map((k) => `<span style="color:${SEV_COLORS[k]}">${al.by_severity[k] || 0}</span>`).join(' / ')}</b></div>`;
     if (ov.indicators) {
       const ty = ov.indicators.target_year || 2025;
-      $('ov-ind').innerHTML = `<tr><th>指标</th><th>最新值</th><th>目标</th><th>${ty}年评价</th></tr>` + ov.indicators.items.map((i) => {
+      $('ov-ind').innerHTML = `<tr><th>指标(目标)</th><th>最新值</th><th>${ty}年评价</th></tr>` + ov.indicators.items.map((i) => {
         const latest = i.latest == null ? '—' : `${i.latest}<span class="muted">(${i.latest_year}${i.latest_partial ? ',年度进行中' : ''})</span>`;
         const judged = i.verdict_value != null && i.verdict_year !== i.latest_year ? `<span class="muted">${ty}年 ${i.verdict_value}</span>` : '';
-        return `<tr data-code="${esc(i.code)}"><td title="${esc(i.code)}">${esc(i.name)}</td>
+        // The target under the name: a narrow panel has no room for a column of plan wording.
+        return `<tr data-code="${esc(i.code)}"><td title="${esc(i.code)}">${esc(i.name)}<br><span class="muted">目标 ${esc(indTarget(i.target))}</span></td>
           <td class="ov-ind-latest" title="${esc(indProgress(i.latest_progress, i.unit, i.computed_from === 'good_days'))}">${latest}</td>
-          <td>${esc(indTarget(i.target))}</td><td style="white-space:nowrap">${indBadge(i.verdict)}${judged ? `<br>${judged}` : ''}</td></tr>`; }).join('');
+          <td style="white-space:nowrap">${indBadge(i.verdict)}${judged ? `<br>${judged}` : ''}</td></tr>`; }).join('');
     } else { $('ov-ind-panel').remove(); }
     const air = ov.sites.filter((s) => s.kind === 'air');
     $('ov-stations').innerHTML = '<tr><th>站点</th><th>AQI</th><th>类别</th></tr>' + air.map((s) =>
@@ -220,9 +224,10 @@ const QS = (() => {
         : suff === false ? `数据不足,不作年度评价(有效 ${st.valid_days} 天,需 ≥ 324 天且每月 ≥ 27 天)`
           : st.attainment?.attains == null ? '数据不足' : st.attainment.attains ? '达标' : '未达标';
       $('air-annual-title').textContent = running ? `年度统计(${y}年截至${mdCn(bjNow.toISOString())},年度进行中)` : `年度统计(${y}年)`;
+      const sf = running ? '(截至目前)' : ''; // a running year's means and percentiles are so far
       const rows = [['有效天数', running ? `${st.valid_days}(已过 ${elapsed} 天)` : st.valid_days], ['优良天数', st.good_days], ['优良天数比例 %', f(st.good_days_ratio)], ['重度及以上污染天数', st.heavy_days],
-        ['PM2.5 年均 µg/m³', f(st.PM25_annual_mean, 0)], ['PM10 年均 µg/m³', f(st.PM10_annual_mean, 0)], ['NO₂ 年均 µg/m³', f(st.NO2_annual_mean, 0)],
-        ['SO₂ 年均 µg/m³', f(st.SO2_annual_mean, 0)], ['CO 日均第95百分位 mg/m³', f(st.CO_24H_p95)], ['O₃ 日最大8小时第90百分位 µg/m³', f(st.O3_8H_p90, 0)],
+        [`PM2.5 年均${sf} µg/m³`, f(st.PM25_annual_mean, 0)], [`PM10 年均${sf} µg/m³`, f(st.PM10_annual_mean, 0)], [`NO₂ 年均${sf} µg/m³`, f(st.NO2_annual_mean, 0)],
+        [`SO₂ 年均${sf} µg/m³`, f(st.SO2_annual_mean, 0)], [`CO 日均第95百分位${sf} mg/m³`, f(st.CO_24H_p95)], [`O₃ 日最大8小时第90百分位${sf} µg/m³`, f(st.O3_8H_p90, 0)],
         ['综合指数', f(st.composite_index ?? st.composite_index_2012, 2)], ['达标(GB 3095 二级)', attain]];
       $('air-annual').innerHTML = rows.map(([k, v]) => `<tr><td>${k}</td><td><b>${esc(v)}</b></td></tr>`).join('');
     };

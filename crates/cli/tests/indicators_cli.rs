@@ -281,6 +281,7 @@ fn a_running_year_shows_progress_and_is_judged_once_decided() {
     assert_eq!(p["period_days"], 365);
     assert_eq!(p["so_far"], 2.0);
     assert_eq!(p["rate_so_far"], 66.7);
+    assert_eq!(p["valid_days"], 3, "the days the rate rests on");
     assert_eq!(p["projection"], 243.0);
     assert_eq!(
         (p["reachable_min"].as_f64(), p["reachable_max"].as_f64()),
@@ -307,6 +308,10 @@ fn a_running_year_shows_progress_and_is_judged_once_decided() {
     assert_eq!(share["progress"]["rate_so_far"], 0.0);
     assert_eq!(share["progress"]["projection"], 0.0);
     assert!(share["progress"]["reachable_max"].is_null());
+    assert!(
+        share["progress"].get("valid_days").is_none(),
+        "a rate has none"
+    );
     // No partial figure is judged missed.
     for i in &rep {
         if i["partial"] == true {

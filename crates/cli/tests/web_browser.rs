@@ -484,6 +484,10 @@ fn web_ui_in_headless_chromium() {
         "air annual: {annual}"
     );
     assert!(d.text("#air-annual-title").contains("年度进行中"));
+    assert!(
+        annual.contains("PM2.5 年均(截至目前)"),
+        "means so far: {annual}"
+    );
     std::thread::sleep(Duration::from_millis(800));
     d.screenshot(&shots, "03-air");
 
@@ -654,7 +658,8 @@ fn web_ui_in_headless_chromium() {
     assert!(
         progress.contains("截至")
             && progress.contains("优良天数比例")
-            && progress.contains("推算全年"),
+            && progress.contains("推算全年")
+            && progress.contains("天,有效 "),
         "I06 progress: {progress}"
     );
     assert!(

@@ -132,6 +132,11 @@ pub struct Progress {
     /// `None` where nothing bounds it (a share of sections judged on annual means).
     pub reachable_min: Option<f64>,
     pub reachable_max: Option<f64>,
+    /// For a count of days: the valid days so far the rate and projection rest on (a
+    /// projection from a few days of a long year says little; GB 3095 Table 4 wants ≥ 324
+    /// valid days for a year's statistic). `None` for rates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_days: Option<u32>,
 }
 
 /// A computed figure of a year: value, basis, and for a year still running its progress.
@@ -344,6 +349,7 @@ impl AirFigures<'_> {
                 projection: Some((good * f64::from(period) / c.valid_days as f64).round()),
                 reachable_min: Some(good),
                 reachable_max: Some(f64::from(period) - not_good),
+                valid_days: Some(c.valid_days as u32),
             }
         });
         Ok(Some(Figure {
@@ -385,6 +391,7 @@ impl ProfileFigures<'_> {
             projection: Some(rate),
             reachable_min: bounds.map(|b| b.0),
             reachable_max: bounds.map(|b| b.1),
+            valid_days: None,
         })
     }
 
@@ -689,6 +696,7 @@ mod tests {
                 projection: Some(365.0),
                 reachable_min: reach.map(|r| r.0),
                 reachable_max: reach.map(|r| r.1),
+                valid_days: None,
             }),
         }
     }
