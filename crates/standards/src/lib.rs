@@ -21,10 +21,12 @@
 //! - [`noise`]: GB 3096-2008, GB 12348-2008, HJ 640-2012.
 //! - [`emissions`]: GB 18483-2001, GB 13271-2014, GB 8978-1996, GB 18918-2002 and local tables.
 //! - [`versions`]: which rule set is in force on a date.
+//! - [`codes`]: HJ 212-2017 Appendix B monitoring-factor codes and their Chinese names.
 
 pub mod ambient;
 pub mod aqi;
 pub mod assessment;
+pub mod codes;
 pub mod date;
 pub mod emissions;
 pub mod noise;

@@ -95,7 +95,8 @@ pub async fn login(
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, wait.to_string())],
-            Json(json!({"error": "Too Many Requests", "detail": format!("too many failed logins; try again in {wait} s")})),
+            Json(json!({"error": "Too Many Requests", "detail": format!("too many failed logins; try again in {wait} s"),
+                "message": format!("登录失败次数过多,请 {wait} 秒后再试")})),
         )
             .into_response());
     }

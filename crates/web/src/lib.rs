@@ -21,6 +21,7 @@ mod audit_marks;
 pub mod auth;
 pub mod flight;
 mod indicators;
+pub mod messages;
 pub mod openapi;
 mod reports;
 mod sources;
@@ -229,13 +230,16 @@ pub fn bootstrap_admin(
     )))
 }
 
-/// A JSON error body: `{"error": "...", "detail": "..."}` with a fitting status.
+/// A JSON error body: `{"error": "...", "detail": "...", "message": "..."}` with a fitting
+/// status: `detail` in English (as it always was), `message` in Chinese for the UI
+/// ([`messages::chinese`]).
 #[derive(Debug)]
 pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.0.canonical_reason().unwrap_or("error"), "detail": self.1});
+        let body = serde_json::json!({"error": self.0.canonical_reason().unwrap_or("error"), "detail": self.1,
+            "message": messages::chinese(self.0, &self.1)});
         (self.0, Json(body)).into_response()
     }
 }
@@ -303,5 +307,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::authorize,
         ))
+        .layer(axum::middleware::map_response(messages::plain_rejections))
         .with_state(state)
 }

@@ -409,41 +409,10 @@ fn generic(col: &str) -> Option<&'static str> {
     })
 }
 
-/// Chinese names of the HJ 212-2017 codes the reports use as keys (App. B; the outlets' own
-/// names come from the profile in the sources report, these cover the keys of `kg`).
+/// Chinese names of the HJ 212-2017 codes the reports use as keys (`standards::codes`; the
+/// outlets' own names come from the profile in the sources report, these cover the keys of `kg`).
 fn code_name(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "a00000" => "废气流量",
-        "a19001" => "氧含量",
-        "a01011" => "烟气流速",
-        "a01012" => "烟气温度",
-        "a01013" => "烟气压力",
-        "a01014" => "烟气湿度",
-        "a21026" => "二氧化硫",
-        "a21002" => "氮氧化物",
-        "a21003" => "一氧化氮",
-        "a21004" => "二氧化氮",
-        "a21005" => "一氧化碳",
-        "a34013" => "颗粒物(烟尘)",
-        "a34004" => "PM2.5",
-        "a34002" => "PM10",
-        "a05024" => "臭氧",
-        "a24088" => "非甲烷总烃",
-        "a34041" => "油烟",
-        "w00000" => "废水流量",
-        "w01001" => "pH值",
-        "w01018" => "化学需氧量",
-        "w01019" => "高锰酸盐指数",
-        "w01009" => "溶解氧",
-        "w21003" => "氨氮",
-        "w21011" => "总磷",
-        "w21001" => "总氮",
-        "w01010" => "水温",
-        "w01014" => "电导率",
-        "w01012" => "悬浮物",
-        "w01017" => "五日生化需氧量",
-        _ => return None,
-    })
+    standards::codes::name_cn(code)
 }
 
 /// A cell as Excel shows it: numbers as numbers, true/false as 是/否, text as text (never a
