@@ -170,6 +170,9 @@ pub struct AlarmConfig {
     /// Reporting hours per site / kind ([`crate::due`]): offline counts only the silence in
     /// them (a restaurant closed at night owes nothing).
     pub schedules: crate::due::Schedules,
+    /// Site code → name (stations, sections, outlets, restaurants): alarm titles name the
+    /// site, not its code (a code without a name stays the code).
+    pub site_names: HashMap<String, String>,
     /// Set by [`AlarmConfig::from_profile`] when the profile's water sites are invalid;
     /// [`AlarmEngine::new`] refuses the config with it.
     pub profile_error: Option<String>,
@@ -195,6 +198,7 @@ impl Default for AlarmConfig {
             water: None,
             data_anomaly: true,
             schedules: crate::due::Schedules::default(),
+            site_names: HashMap::new(),
             profile_error: None,
             late_after_s: 3600,
             late_horizon_s: LATE_HORIZON_S,
@@ -233,6 +237,7 @@ impl AlarmConfig {
             .collect();
         cfg.aqi_sites.push(COUNTY_SITE.to_string());
         cfg.schedules = crate::due::Schedules::from_profile(p);
+        cfg.site_names = p.fleet().into_iter().map(|s| (s.code, s.name)).collect();
         match WaterEngine::from_profile(p) {
             Ok(w) => cfg.water = Some(w),
             Err(e) => cfg.profile_error = Some(e.to_string()),
@@ -278,6 +283,7 @@ pub struct AlarmEngine {
     late_after_s: i64,
     late_horizon_s: i64,
     schedules: crate::due::Schedules,
+    site_names: HashMap<String, String>,
 }
 
 /// The watermark of the newest hour of (outlet, pollutant) the hour rules judged in time
@@ -320,6 +326,14 @@ fn fmt_num(v: f64) -> String {
 }
 
 impl AlarmEngine {
+    /// The site's name for alarm titles (its code when the config has no name for it).
+    fn site_name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.site_names
+            .get(code)
+            .map(String::as_str)
+            .unwrap_or(code)
+    }
+
     pub fn new(cfg: AlarmConfig) -> Result<AlarmEngine> {
         if let Some(e) = &cfg.profile_error {
             return Err(EngineError::Invalid(format!("alarm config: {e}")));
@@ -359,6 +373,7 @@ impl AlarmEngine {
             late_after_s: cfg.late_after_s,
             late_horizon_s: cfg.late_horizon_s,
             schedules: cfg.schedules,
+            site_names: cfg.site_names,
         })
     }
 
@@ -580,7 +595,7 @@ impl AlarmEngine {
             site: l.site.clone(),
             pollutant: Some(l.pollutant.clone()),
             severity,
-            title: format!("{} {}超标", l.site, l.name),
+            title: format!("{} {}超标", self.site_name(&l.site), l.name),
             detail,
             value: Some(m.value),
             limit: l.upper.or(l.lower),
@@ -707,7 +722,7 @@ impl AlarmEngine {
                     site: l.site.clone(),
                     pollutant: Some(l.pollutant.clone()),
                     severity: Severity::Info,
-                    title: format!("{} {}接近限值（预警）", l.site, l.name),
+                    title: format!("{} {}接近限值（预警）", self.site_name(&l.site), l.name),
                     detail: format!("{when} 小时{kind}{detail}"),
                     value: Some(m.value),
                     limit: Some(edge),
@@ -811,7 +826,11 @@ impl AlarmEngine {
                 if !primary.is_empty() {
                     detail.push_str(&format!("，首要污染物 {primary}"));
                 }
-                let name = if site == COUNTY_SITE { "全县" } else { site };
+                let name = if site == COUNTY_SITE {
+                    "全县"
+                } else {
+                    self.site_name(site)
+                };
                 alarms.raise(AlarmInput {
                     rule: rule::AQI_JUMP.into(),
                     site: site.clone(),
@@ -1047,7 +1066,11 @@ impl AlarmEngine {
                     site: site.clone(),
                     pollutant: Some(code.clone()),
                     severity: Severity::Warning,
-                    title: format!("{site} {code} 数据异常"),
+                    title: format!(
+                        "{} {} 数据异常",
+                        self.site_name(site),
+                        standards::codes::name_or_code(&code)
+                    ),
                     detail: format!(
                         "{day} 日 {code} 数据异常：{}（首次 {}）",
                         parts.join("、"),
@@ -1177,7 +1200,7 @@ impl AlarmEngine {
                         site: site.clone(),
                         pollutant: None,
                         severity,
-                        title: format!("{site} 设备离线"),
+                        title: format!("{} 设备离线", self.site_name(site)),
                         detail: parts.join("；"),
                         value: (longest_s != i64::MAX).then_some(longest_s as f64 / 60.0),
                         limit: None,

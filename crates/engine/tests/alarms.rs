@@ -1043,7 +1043,29 @@ fn config_is_checked_and_built_from_the_profile() {
     let w = c.water.as_ref().expect("water sites from the profile");
     assert!(w.sites().any(|s| s.is_section() && s.target.is_some()));
     assert!(w.sites().any(|s| !s.is_section()));
+    // Titles name the site: every site of the fleet (outlets, stations, restaurants).
+    assert_eq!(
+        c.site_names.get("ENT-ZQBL-01").map(String::as_str),
+        p.site("ENT-ZQBL-01").map(|x| x.name.as_str())
+    );
+    assert!(c.site_names.keys().any(|k| k.starts_with("FUME-")));
     assert!(AlarmEngine::new(c).is_ok());
+}
+
+/// Alarm titles speak the bureau's language: the outlet's name and the pollutant's, never
+/// `ENT-CNWS-01` or `a34013` (issue 11 item 9).
+#[test]
+fn titles_name_the_site_and_pollutant() {
+    let (_d, mut s) = open();
+    let p = profile::Profile::dianjiang();
+    let e = AlarmEngine::new(AlarmConfig::from_profile(&p)).unwrap();
+    let name = p.site("ENT-ZQBL-01").unwrap().name.clone();
+    // GB 26453-2011 Table 2 (the profile's limit): particulate 50 mg/m3; 80 is over.
+    let v = vec![hour("ENT-ZQBL-01", "a34013", "ZsAvg", T0, "80", "N")];
+    commit_and_judge(&mut s, &e, v, T0 + H);
+    let a = active(&s, rule::EXCEEDANCE, "ENT-ZQBL-01", Some("a34013")).unwrap();
+    assert!(a.title.starts_with(&name), "{}", a.title);
+    assert!(!a.title.contains("ENT-"), "{}", a.title);
 }
 
 /// A resent (late) hour does not override the newest hour: hour 1 within the limit cleared
@@ -1274,7 +1296,8 @@ fn a_constant_run_raises_data_anomaly() {
     assert_eq!((st.quality_days, st.raised), (1, 1));
     let a = active(&s, rule::DATA_ANOMALY, "AIR-09", Some(pm)).unwrap();
     assert_eq!((a.severity, a.value), (Severity::Warning, Some(6.0)));
-    assert_eq!(a.title, "AIR-09 a34004 数据异常");
+    // A site the config has no name for keeps its code; the pollutant is named.
+    assert_eq!(a.title, "AIR-09 PM2.5 数据异常");
     assert!(
         a.detail
             .contains("2025-07-01 日 a34004 数据异常：恒值 6 个"),

@@ -95,6 +95,9 @@ mod tests {
         assert_eq!(name_cn("w21003"), Some("氨氮"));
         assert_eq!(name_or_code("x99999"), "x99999");
         let mut seen = std::collections::BTreeSet::new();
-        assert!(CODES.iter().all(|x| seen.insert(x.code)), "codes are unique");
+        assert!(
+            CODES.iter().all(|x| seen.insert(x.code)),
+            "codes are unique"
+        );
     }
 }

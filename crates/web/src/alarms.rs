@@ -205,10 +205,35 @@ fn detail(s: &AppState, a: &Alarm) -> Result<Value, ApiError> {
         .iter()
         .map(|st| {
             json!({"at": model::format_beijing(st.at_ms.div_euclid(1000)), "action": st.action,
-                   "by": st.by, "from": st.from_status, "to": st.to_status, "note": st.note})
+                   "by": st.by, "from": st.from_status, "to": st.to_status, "note": st.note,
+                   "note_text": note_text(s, st)})
         })
         .collect();
     Ok(v)
+}
+
+/// A step's note as the workbench shows it: a handling record (stored as JSON) as
+/// 核查结果/原因/整改措施/附件, town codes as the towns' names, times as `2026-12-04 11:00`.
+fn note_text(s: &AppState, st: &store::alarms::AlarmStep) -> String {
+    if st.action == "handle" {
+        if let Ok(h) = serde_json::from_str::<Handling>(&st.note) {
+            let mut t = format!(
+                "核查结果:{};原因:{};整改措施:{}",
+                h.result, h.cause, h.measures
+            );
+            if !h.attachments.is_empty() {
+                t.push_str(&format!(";附件:{}", h.attachments.join("、")));
+            }
+            return t;
+        }
+    }
+    let mut t = crate::messages::human_times(&st.note);
+    for town in s.profile.towns() {
+        if t.contains(&town.code) {
+            t = t.replace(&town.code, &town.name);
+        }
+    }
+    t
 }
 
 /// `GET /api/v1/alarms/{id}`: the alarm, its steps, and whom it can be dispatched to.

@@ -255,6 +255,45 @@ fn site_json(s: &profile::Site) -> Value {
     })
 }
 
+/// The HJ 212 codes a site is expected to report, with their Chinese names (the 数据审核
+/// page offers them by name): the six HJ 633 pollutants and the weather of an air station
+/// (HJ 193-2013 §4), the GB 3838 automatic-station items of a water site (HJ 915-2017 §4:
+/// the five parameters, CODMn, NH3-N, TP, TN), the equivalent level of a noise point, what an
+/// outlet's analyser reports and is limited on, a restaurant's fume concentration and its fan
+/// and purifier states.
+fn site_codes(x: &profile::Site) -> Vec<Value> {
+    use profile::SiteKind as K;
+    let fixed: &[&str] = match x.kind {
+        K::Air => &[
+            "a34004", "a34002", "a21026", "a21004", "a21005", "a05024", "a01001", "a01002",
+            "a01007", "a01008",
+        ],
+        K::SurfaceWater | K::DrinkingWater => &[
+            "w01001", "w01009", "w01019", "w21003", "w21011", "w21001", "w01010", "w01014",
+        ],
+        K::Noise => &["Leq"],
+        K::Fume => &[engine::fume::FUME_CODE, "SB1", "SB2"],
+        K::FlueGas | K::Wastewater => &[],
+    };
+    let mut codes: Vec<&str> = fixed.to_vec();
+    if let Some(o) = &x.outlet {
+        for c in o
+            .limits
+            .iter()
+            .map(|l| l.pollutant.as_str())
+            .chain(o.monitored.iter().map(String::as_str))
+        {
+            if !codes.contains(&c) {
+                codes.push(c);
+            }
+        }
+    }
+    codes
+        .into_iter()
+        .map(|c| json!({"code": c, "name": standards::codes::name_or_code(c)}))
+        .collect()
+}
+
 #[derive(Deserialize, Default)]
 pub struct SiteQuery {
     kind: Option<String>,
@@ -293,7 +332,12 @@ pub async fn sites(
         .filter(|x| q.kind.as_deref().is_none_or(|k| x.kind.as_str() == k))
         .filter(|x| q.town.as_deref().is_none_or(|t| x.town == t))
         .filter(|x| q.site.as_deref().is_none_or(|c| x.code == c))
-        .map(|x| site_json(&x))
+        .map(|x| {
+            let mut v = site_json(&x);
+            v["town_name"] = json!(s.profile.town(&x.town).map(|t| t.name.clone()));
+            v["codes"] = json!(site_codes(&x));
+            v
+        })
         .collect();
     respond_all(&paging, "sites", SITE_COLS, all)
 }
@@ -543,6 +587,7 @@ fn public_air_json(s: &AppState) -> Res {
 const DEVICE_COLS: &[&str] = &[
     "mn",
     "site",
+    "site_name",
     "kind",
     "name",
     "online",
@@ -558,6 +603,23 @@ const DEVICE_COLS: &[&str] = &[
 pub struct DeviceQuery {
     site: Option<String>,
     online: Option<bool>,
+    /// Device kind (`air`, `fume`, …).
+    kind: Option<String>,
+    /// Search: part of the MN, the site code, the site's name or the device's name (any case).
+    q: Option<String>,
+}
+
+/// Whether a device row matches the search words (each word somewhere in MN, site code, site
+/// name or device name; any case).
+fn device_matches(v: &Value, q: &str) -> bool {
+    let hay = ["mn", "site", "site_name", "name"]
+        .iter()
+        .filter_map(|k| v[*k].as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    q.split_whitespace()
+        .all(|w| hay.contains(&w.to_lowercase()))
 }
 
 pub async fn devices(
@@ -573,6 +635,11 @@ pub async fn devices(
     };
     let states: std::collections::HashMap<String, store::DeviceState> =
         states.into_iter().map(|st| (st.mn.clone(), st)).collect();
+    let names: std::collections::HashMap<&str, &str> = s
+        .fleet
+        .iter()
+        .map(|x| (x.code.as_str(), x.name.as_str()))
+        .collect();
     let refusals: std::collections::HashMap<String, ingest::DeviceRefusals> = s
         .gateway
         .metrics()
@@ -588,7 +655,7 @@ pub async fn devices(
             let is_on = online.binary_search(&d.mn).is_ok();
             let st = states.get(&d.mn);
             json!({
-                "mn": d.mn, "site": d.site, "kind": d.kind, "name": d.name,
+                "mn": d.mn, "site": d.site, "site_name": names.get(d.site.as_str()), "kind": d.kind, "name": d.name,
                 "online": is_on,
                 "last_seen": st.and_then(|x| x.last_seen_ms).map(|ms| model::format_beijing(ms / 1000)),
                 "last_cn": st.and_then(|x| x.last_cn.clone()),
@@ -599,8 +666,13 @@ pub async fn devices(
             })
         })
         .filter(|v| q.online.is_none_or(|o| v["online"] == o))
+        .filter(|v| q.kind.as_deref().is_none_or(|k| v["kind"] == k))
+        .filter(|v| q.q.as_deref().is_none_or(|w| device_matches(v, w)))
         .collect();
-    respond_all(&paging, "devices", DEVICE_COLS, all)
+    // The page's counts over every matching device (not only this page's).
+    let on = all.iter().filter(|v| v["online"] == true).count();
+    let extra = json!({"online_count": on, "offline_count": all.len() - on});
+    crate::table::respond_all_with(&paging, "devices", DEVICE_COLS, all, extra)
 }
 
 fn refusals_json(r: &ingest::DeviceRefusals) -> Value {

@@ -220,6 +220,41 @@ pub fn display_time(t: &str) -> String {
     }
 }
 
+/// Every Beijing time `YYYY-MM-DDTHH:MM:SS+08:00` inside a text (alarm details, step notes)
+/// written as `YYYY-MM-DD HH:MM`.
+pub fn human_times(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let digit = |j: usize| b.get(j).is_some_and(|c| c.is_ascii_digit());
+    while i < b.len() {
+        let is_time = b.len() >= i + 19
+            && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+                .iter()
+                .all(|k| digit(i + k))
+            && b[i + 4] == b'-'
+            && b[i + 7] == b'-'
+            && b[i + 10] == b'T'
+            && b[i + 13] == b':'
+            && b[i + 16] == b':'
+            && (i == 0 || !digit(i - 1));
+        if is_time {
+            out.push_str(&text[i..i + 10]);
+            out.push(' ');
+            out.push_str(&text[i + 11..i + 16]);
+            i += 19;
+            if text[i..].starts_with("+08:00") {
+                i += 6;
+            }
+            continue;
+        }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
 fn period_cn(p: &str) -> &str {
     match p {
         "rtd" => "实时值",
@@ -352,19 +387,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn times_inside_text_read_as_people_write_them() {
+        assert_eq!(
+            human_times(
+                "2026-12-04T11:00:00+08:00 小时折算浓度 52，期限 2026-12-07T09:30:00+08:00。"
+            ),
+            "2026-12-04 11:00 小时折算浓度 52，期限 2026-12-07 09:30。"
+        );
+        assert_eq!(
+            human_times("MN 12026-12-04T11:00:00"),
+            "MN 12026-12-04T11:00:00"
+        );
+    }
+
+    #[test]
     fn holes_capture_the_varying_parts() {
         assert_eq!(
-            holes("{}: {} must not be empty", "handle: cause must not be empty"),
+            holes(
+                "{}: {} must not be empty",
+                "handle: cause must not be empty"
+            ),
             Some(vec!["handle", "cause"])
         );
         assert_eq!(holes("a {} b", "a x b c"), None);
-        assert_eq!(holes("{}: not found", "site X: not found"), Some(vec!["site X"]));
+        assert_eq!(
+            holes("{}: not found", "site X: not found"),
+            Some(vec!["site X"])
+        );
     }
 
     #[test]
     fn workflow_errors_in_chinese() {
         let b = StatusCode::BAD_REQUEST;
-        assert_eq!(chinese(b, "handle: cause must not be empty"), "处置反馈:请填写原因");
+        assert_eq!(
+            chinese(b, "handle: cause must not be empty"),
+            "处置反馈:请填写原因"
+        );
         assert_eq!(
             chinese(
                 StatusCode::CONFLICT,

@@ -1,6 +1,9 @@
 //! Tables the API returns: paginated JSON `{page, per_page, total, items}` or, with
 //! `?format=csv`, every row as CSV (UTF-8 with BOM so Excel opens Chinese text correctly), or,
 //! with `?format=xlsx`, every row as an Excel workbook with Chinese headers ([`crate::xlsx`]).
+//! The CSV is the same table as the workbook (Chinese headers, codes in Chinese, times as
+//! `2026-12-04 11:00`); `?format=csv&keys=en` gives the English-keyed CSV of the raw JSON
+//! fields for tools.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,12 +13,14 @@ use serde_json::Value;
 
 use crate::ApiError;
 
-/// `?page=&per_page=&format=`.
+/// `?page=&per_page=&format=&keys=`.
 #[derive(Debug, Deserialize, Default, Clone)]
 pub struct Paging {
     pub page: Option<usize>,
     pub per_page: Option<usize>,
     pub format: Option<String>,
+    /// CSV headers: `cn` (default: the Chinese table of the XLSX) or `en` (the JSON keys).
+    pub keys: Option<String>,
 }
 
 /// What a table answers with.
@@ -46,6 +51,17 @@ impl Paging {
             )),
         }
     }
+    /// Whether a CSV has the JSON keys as headers (`keys=en`) rather than the Chinese table.
+    pub fn english_keys(&self) -> Result<bool, ApiError> {
+        match self.keys.as_deref() {
+            None | Some("cn") => Ok(false),
+            Some("en") => Ok(true),
+            Some(k) => Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("keys={k}: expected cn or en"),
+            )),
+        }
+    }
     /// The row range of this page (CSV and XLSX: all rows).
     pub fn window(&self) -> Result<(usize, usize), ApiError> {
         if self.format()? != Export::Json {
@@ -65,6 +81,19 @@ pub fn respond(
     items: Vec<Value>,
     total: usize,
 ) -> Result<Response, ApiError> {
+    respond_extra(p, name, columns, items, total, Value::Null)
+}
+
+/// As [`respond`], with `extra` fields (an object) beside `page, per_page, total, items` in
+/// the JSON answer (e.g. counts over every matching row).
+fn respond_extra(
+    p: &Paging,
+    name: &str,
+    columns: &[&str],
+    items: Vec<Value>,
+    total: usize,
+    extra: Value,
+) -> Result<Response, ApiError> {
     let format = p.format()?;
     if format == Export::Xlsx {
         return Ok(crate::xlsx::response(
@@ -74,32 +103,44 @@ pub fn respond(
     }
     if format == Export::Csv {
         let mut out = String::from("\u{feff}");
-        out.push_str(&columns.join(","));
-        out.push_str("\r\n");
-        for it in &items {
-            let cells: Vec<String> = columns
-                .iter()
-                .map(|c| csv_cell(it.get(*c).unwrap_or(&Value::Null)))
-                .collect();
-            out.push_str(&cells.join(","));
+        if p.english_keys()? {
+            out.push_str(&columns.join(","));
             out.push_str("\r\n");
+            for it in &items {
+                let cells: Vec<String> = columns
+                    .iter()
+                    .map(|c| csv_cell(it.get(*c).unwrap_or(&Value::Null)))
+                    .collect();
+                out.push_str(&cells.join(","));
+                out.push_str("\r\n");
+            }
+        } else {
+            let (headers, rows) = crate::xlsx::table_cells(name, columns, &items);
+            let line = |cells: Vec<String>| cells.join(",") + "\r\n";
+            out.push_str(&line(headers.iter().map(|h| csv_text(h)).collect()));
+            for r in rows {
+                out.push_str(&line(r.iter().map(|c| csv_text(&c.text())).collect()));
+            }
         }
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}.csv\""),
+                    crate::xlsx::disposition(name, "csv"),
                 ),
             ],
             out,
         )
             .into_response());
     }
-    Ok(Json(serde_json::json!({
+    let mut body = serde_json::json!({
         "page": p.page(), "per_page": p.per_page(), "total": total, "items": items
-    }))
-    .into_response())
+    });
+    if let (Value::Object(b), Value::Object(x)) = (&mut body, extra) {
+        b.extend(x);
+    }
+    Ok(Json(body).into_response())
 }
 
 /// Cuts a full list to the page and responds.
@@ -109,18 +150,33 @@ pub fn respond_all(
     columns: &[&str],
     all: Vec<Value>,
 ) -> Result<Response, ApiError> {
+    respond_all_with(p, name, columns, all, Value::Null)
+}
+
+/// As [`respond_all`], with `extra` fields beside the page in the JSON answer.
+pub fn respond_all_with(
+    p: &Paging,
+    name: &str,
+    columns: &[&str],
+    all: Vec<Value>,
+    extra: Value,
+) -> Result<Response, ApiError> {
     let total = all.len();
     let (skip, take) = p.window()?;
     let items = all.into_iter().skip(skip).take(take).collect();
-    respond(p, name, columns, items, total)
+    respond_extra(p, name, columns, items, total, extra)
 }
 
 fn csv_cell(v: &Value) -> String {
-    let s = match v {
-        Value::Null => return String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => csv_text(s),
+        other => csv_text(&other.to_string()),
+    }
+}
+
+fn csv_text(s: &str) -> String {
+    let s = s.to_string();
     // Keep spreadsheet formulas out (CSV injection) and quote when needed.
     let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
         format!("'{s}")

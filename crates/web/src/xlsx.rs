@@ -4,7 +4,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
 
 use crate::ApiError;
@@ -25,10 +25,7 @@ pub fn response(name: &str, bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, CONTENT_TYPE.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.xlsx\""),
-            ),
+            (header::CONTENT_DISPOSITION, disposition(name, "xlsx")),
         ],
         bytes,
     )
@@ -74,6 +71,9 @@ pub fn label(table: &str, col: &str) -> String {
 fn special(table: &str, col: &str) -> Option<&'static str> {
     Some(match (table, col) {
         ("sites", "code") => "点位编码",
+        ("points", "zone") => "声环境功能区",
+        // GB 3095-2012 §4.1: the ambient air function zone the statistics are judged for.
+        ("attainment", "zone") => "环境空气功能区",
         ("sites", "name") => "点位名称",
         ("sites", "kind") => "点位类型",
         ("devices", "kind") => "设备类型",
@@ -195,9 +195,9 @@ fn generic(col: &str) -> Option<&'static str> {
         "rule" => "告警规则",
         "pollutant" => "污染物",
         "severity" => "级别",
-        "severity_cn" => "级别(中文)",
+        "severity_cn" => "级别",
         "status" => "状态",
-        "status_cn" => "状态(中文)",
+        "status_cn" => "状态",
         "active" => "持续中",
         "first_seen" => "首次发生",
         "peak" => "峰值",
@@ -301,7 +301,7 @@ fn generic(col: &str) -> Option<&'static str> {
         "day_start" => "昼间开始",
         "night_start" => "夜间开始",
         "points" => "点位",
-        "zone" => "声环境功能区",
+        "zone" => "功能区",
         "day_limit" => "昼间限值dB(A)",
         "night_limit" => "夜间限值dB(A)",
         "nights" => "夜数",
@@ -415,23 +415,324 @@ fn code_name(code: &str) -> Option<&'static str> {
     standards::codes::name_cn(code)
 }
 
-/// A cell as Excel shows it: numbers as numbers, true/false as 是/否, text as text (never a
-/// formula), lists and objects as JSON text.
-fn write_cell(ws: &mut Worksheet, row: u32, col: u16, v: &Value) -> Result<(), XlsxError> {
-    match v {
-        Value::Null => Ok(()),
-        Value::Bool(b) => ws
-            .write_string(row, col, if *b { "是" } else { "否" })
-            .map(|_| ()),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f.is_finite() => ws.write_number(row, col, f).map(|_| ()),
-            _ => ws.write_string(row, col, n.to_string()).map(|_| ()),
+/// Chinese text of the codes the API uses as values (`drinking_water`, `major`, `hour`,
+/// `invalid` …), by the key they sit under; `None` keeps the value as it is.
+pub fn value_cn(key: &str, v: &str) -> Option<&'static str> {
+    let site_kind = |v: &str| {
+        Some(match v {
+            "air" => "空气站",
+            "surface_water" => "地表水断面",
+            "drinking_water" => "饮用水水源地",
+            "noise" => "噪声点",
+            "flue_gas" => "废气排口",
+            "wastewater" => "废水排口",
+            "fume" => "餐饮油烟",
+            _ => return None,
+        })
+    };
+    Some(match key {
+        "kind" | "water_kind" | "site_kind" => match site_kind(v) {
+            Some(x) => x,
+            None if engine::quality::KINDS.contains(&v) => crate::audit_marks::finding_kind_cn(v),
+            None => return None,
         },
-        Value::String(s) => ws.write_string(row, col, clip(s)).map(|_| ()),
-        other => ws
-            .write_string(row, col, clip(&other.to_string()))
-            .map(|_| ()),
+        "severity" => v.parse::<store::alarms::Severity>().ok()?.cn(),
+        "status" | "from" | "to" => v.parse::<store::alarms::AlarmStatus>().ok()?.cn(),
+        "rule" => match v {
+            "exceedance" => "超标",
+            "pre_warning" => "预警",
+            "offline" => "离线",
+            "aqi_jump" => "空气质量突变",
+            "data_anomaly" => "数据异常",
+            "water_below_target" => "水质未达标",
+            "drinking_water_noncompliance" => "饮用水不达标",
+            _ => return None,
+        },
+        "period" => match v {
+            "rtd" => "实时值",
+            "min" => "分钟值",
+            "hour" => "小时值",
+            "day" => "日均值",
+            "device" => "设备",
+            _ => return None,
+        },
+        "mark" | "before" | "after" => match v {
+            "invalid" => "无效",
+            "valid" => "有效",
+            "none" => "未标记",
+            _ => return None,
+        },
+        "action" => match v {
+            "mark" => "标记",
+            "unmark" => "撤销标记",
+            "login" => "登录",
+            "login.failed" => "登录失败",
+            "user.create" => "创建用户",
+            "user.update" => "修改用户",
+            "token.create" => "创建令牌",
+            "device.command" => "设备命令",
+            "alarm.ack" => "确认告警",
+            "alarm.dispatch" => "派发告警",
+            "alarm.handle" => "告警处置反馈",
+            "alarm.close" => "办结告警",
+            "alarm.reopen" => "重新打开告警",
+            "indicator.entry" => "录入指标数据",
+            "audit.mark" => "数据审核标记",
+            "audit.unmark" => "撤销数据审核标记",
+            "raised" => "产生",
+            "escalated" => "升级",
+            "cleared" => "自动解除",
+            "ack" => "确认",
+            "dispatch" => "派发",
+            "handle" => "处置反馈",
+            "close" => "办结",
+            "reopen" => "重新打开",
+            "overdue" => "逾期",
+            _ => return None,
+        },
+        "role" => crate::auth::Role::parse(v)?.label(),
+        "water_body" => match v {
+            "river" => "河流",
+            "lake" => "湖库",
+            _ => return None,
+        },
+        "bound" => match v {
+            "upper" => "上限",
+            "lower" => "下限",
+            _ => return None,
+        },
+        "scope" => match v {
+            "urban" => "城镇(县级及以上)",
+            "township" => "乡镇(千吨万人)",
+            _ => return None,
+        },
+        // GB 3095-2012 §4.1: 一类区 / 二类区 (ambient air function zones).
+        "zone" => match v {
+            "class1" => "一类区",
+            "class2" => "二类区",
+            "0" => "0类",
+            "1" => "1类",
+            "2" => "2类",
+            "3" => "3类",
+            "4a" => "4a类",
+            "4b" => "4b类",
+            _ => return None,
+        },
+        "statistic" => match v {
+            "annual_mean" => "年平均",
+            "p95" => "第95百分位数",
+            "p90" => "第90百分位数",
+            "p98" => "第98百分位数",
+            _ => return None,
+        },
+        "corrected_origin" => match v {
+            "device" => "设备上报",
+            "computed" => "平台计算",
+            _ => return None,
+        },
+        "method" | "basis" => match v {
+            "share_of_sections" => "断面类别比例法",
+            "mean_of_sections" | "section_mean" => "断面均值定类",
+            "single_section" => "单一断面",
+            _ => return None,
+        },
+        "registered" | "online" => return None,
+        _ => return None,
+    })
+}
+
+/// Keys whose text is a number (the exact text a device sent): written as a number.
+const NUMERIC_TEXT: &[&str] = &["value"];
+
+/// A cell of a download: what Excel stores and what CSV writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    /// A number and, for one that came as text, its decimals (shown as sent).
+    Number(f64, Option<usize>),
+    /// A Beijing date and time (y, m, d, h, min, s).
+    DateTime(u16, u8, u8, u8, u8, u8),
+    /// A Beijing date (y, m, d).
+    Date(u16, u8, u8),
+}
+
+impl Cell {
+    /// The cell as CSV (and people) write it: times `2026-12-04 11:00`, 是/否.
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(s) => s.clone(),
+            Cell::Number(f, Some(d)) => format!("{f:.d$}", d = *d),
+            Cell::Number(f, None) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            Cell::Number(f, None) => f.to_string(),
+            Cell::DateTime(y, m, d, h, mi, 0) => format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}"),
+            Cell::DateTime(y, m, d, h, mi, s) => {
+                format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+            }
+            Cell::Date(y, m, d) => format!("{y:04}-{m:02}-{d:02}"),
+        }
     }
+}
+
+fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `YYYY-MM-DD`.
+fn parse_date(s: &str) -> Option<(u16, u8, u8)> {
+    let b = s.as_bytes();
+    if s.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(&s[..4])?, digits(&s[5..7])?, digits(&s[8..10])?);
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+/// `YYYY-MM-DDTHH:MM[:SS][+08:00]` (or a space for the `T`): the Beijing times of the API.
+fn parse_datetime(s: &str) -> Option<(u16, u8, u8, u8, u8, u8)> {
+    let s = s.strip_suffix("+08:00").unwrap_or(s);
+    if s.len() != 16 && s.len() != 19 {
+        return None;
+    }
+    let (date, time) = (s.get(..10)?, s.get(11..)?);
+    if !matches!(s.as_bytes()[10], b'T' | b' ') {
+        return None;
+    }
+    let (y, m, d) = parse_date(date)?;
+    let tb = time.as_bytes();
+    if tb[2] != b':' || (tb.len() == 8 && tb[5] != b':') {
+        return None;
+    }
+    let h: u8 = digits(&time[..2])?;
+    let mi: u8 = digits(&time[3..5])?;
+    let sec: u8 = if tb.len() == 8 {
+        digits(&time[6..8])?
+    } else {
+        0
+    };
+    (h < 24 && mi < 60 && sec < 60).then_some((y, m, d, h, mi, sec))
+}
+
+/// A number written as text (`12.30`): the value and its decimals.
+fn numeric_text(s: &str) -> Option<(f64, usize)> {
+    let t = s.trim();
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return None;
+    }
+    let f: f64 = t.parse().ok().filter(|f: &f64| f.is_finite())?;
+    Some((f, t.split_once('.').map_or(0, |(_, d)| d.len())))
+}
+
+/// How the value under `key` goes into a download: numbers as numbers, Beijing times and
+/// dates as dates, true/false as 是/否, codes in Chinese ([`value_cn`]), lists `、`-joined,
+/// objects as `名称:值` pairs — never JSON.
+pub fn cell(key: &str, v: &Value) -> Cell {
+    match v {
+        Value::Null => Cell::Empty,
+        Value::Bool(b) => Cell::Text(if *b { "是" } else { "否" }.into()),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.is_finite() => Cell::Number(f, None),
+            _ => Cell::Text(n.to_string()),
+        },
+        Value::String(s) => {
+            if let Some((y, m, d, h, mi, sec)) = parse_datetime(s) {
+                return Cell::DateTime(y, m, d, h, mi, sec);
+            }
+            if let Some((y, m, d)) = parse_date(s) {
+                return Cell::Date(y, m, d);
+            }
+            if NUMERIC_TEXT.contains(&key) {
+                if let Some((f, dp)) = numeric_text(s) {
+                    return Cell::Number(f, Some(dp));
+                }
+            }
+            Cell::Text(
+                value_cn(key, s)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| crate::messages::human_times(s)),
+            )
+        }
+        Value::Array(a) => Cell::Text(
+            a.iter()
+                .map(|x| cell(key, x).text())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+        Value::Object(m) => Cell::Text(
+            m.iter()
+                .filter(|(k, x)| !x.is_null() && !m.contains_key(&format!("{k}_cn")))
+                .map(|(k, x)| format!("{}:{}", label(key, k), cell(k, x).text()))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+    }
+}
+
+/// The formats a workbook's typed cells use (made once per workbook).
+struct Formats {
+    datetime: Format,
+    date: Format,
+    /// `0`, `0.0`, `0.00` … for numbers that came as text.
+    decimals: Vec<Format>,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        Formats {
+            datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
+            decimals: (0..=8)
+                .map(|d| {
+                    let f = if d == 0 {
+                        "0".to_string()
+                    } else {
+                        format!("0.{}", "0".repeat(d))
+                    };
+                    Format::new().set_num_format(f)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes one typed cell (text always as text, never a formula).
+fn write_cell(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    c: &Cell,
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    match c {
+        Cell::Empty => {}
+        Cell::Text(s) => {
+            ws.write_string(row, col, clip(s))?;
+        }
+        Cell::Number(x, Some(d)) if *d < f.decimals.len() => {
+            ws.write_number_with_format(row, col, *x, &f.decimals[*d])?;
+        }
+        Cell::Number(x, _) => {
+            ws.write_number(row, col, *x)?;
+        }
+        Cell::DateTime(y, m, d, h, mi, s) => {
+            let t = ExcelDateTime::from_ymd(*y, *m, *d)?.and_hms(*h as u16, *mi, *s as f64)?;
+            ws.write_datetime_with_format(row, col, &t, &f.datetime)?;
+        }
+        Cell::Date(y, m, d) => {
+            let t = ExcelDateTime::from_ymd(*y, *m, *d)?;
+            ws.write_datetime_with_format(row, col, &t, &f.date)?;
+        }
+    }
+    Ok(())
 }
 
 fn clip(s: &str) -> &str {
@@ -451,9 +752,9 @@ fn header_row(ws: &mut Worksheet, headers: &[String]) -> Result<(), XlsxError> {
     for (c, h) in headers.iter().enumerate() {
         let col = c as u16;
         ws.write_string_with_format(0, col, h, &bold)?;
-        // Wide enough for the header (CJK characters count double).
+        // Wide enough for the header (CJK characters count double) and a date and time.
         let w: usize = h.chars().map(|ch| if ch.is_ascii() { 1 } else { 2 }).sum();
-        ws.set_column_width(col, (w.max(10) + 2) as f64)?;
+        ws.set_column_width(col, (w.max(16) + 2) as f64)?;
     }
     ws.set_freeze_panes(1, 0)?;
     Ok(())
@@ -466,25 +767,46 @@ fn too_many(rows: usize) -> ApiError {
     )
 }
 
+/// The columns a user download shows: a code column is left out when its Chinese twin
+/// (`severity` beside `severity_cn`) is there.
+pub fn user_columns<'a>(columns: &[&'a str]) -> Vec<&'a str> {
+    columns
+        .iter()
+        .filter(|c| !columns.contains(&format!("{c}_cn").as_str()))
+        .copied()
+        .collect()
+}
+
+/// A table as the rows of a user download: the Chinese header, then one typed row per item
+/// (the XLSX sheet and the Chinese-header CSV are the same table).
+pub fn table_cells(name: &str, columns: &[&str], items: &[Value]) -> (Vec<String>, Vec<Vec<Cell>>) {
+    let cols = user_columns(columns);
+    let headers = cols.iter().map(|c| label(name, c)).collect();
+    let rows = items
+        .iter()
+        .map(|it| {
+            cols.iter()
+                .map(|c| cell(c, it.get(*c).unwrap_or(&Value::Null)))
+                .collect()
+        })
+        .collect();
+    (headers, rows)
+}
+
 /// One sheet: the columns' Chinese headers, then a row per item.
 pub fn table(name: &str, columns: &[&str], items: &[Value]) -> Result<Vec<u8>, ApiError> {
     if items.len() >= MAX_ROWS {
         return Err(too_many(items.len()));
     }
+    let (headers, rows) = table_cells(name, columns, items);
+    let f = Formats::new();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name(table_title(name)).map_err(internal)?;
-    let headers: Vec<String> = columns.iter().map(|c| label(name, c)).collect();
     header_row(ws, &headers).map_err(internal)?;
-    for (r, it) in items.iter().enumerate() {
-        for (c, col) in columns.iter().enumerate() {
-            write_cell(
-                ws,
-                r as u32 + 1,
-                c as u16,
-                it.get(*col).unwrap_or(&Value::Null),
-            )
-            .map_err(internal)?;
+    for (r, row) in rows.iter().enumerate() {
+        for (c, x) in row.iter().enumerate() {
+            write_cell(ws, r as u32 + 1, c as u16, x, &f).map_err(internal)?;
         }
     }
     wb.save_to_buffer().map_err(internal)
@@ -503,11 +825,11 @@ fn sheet_name(s: &str) -> String {
     }
 }
 
-/// One sheet of a report: rows of (column label, value).
+/// One sheet of a report: rows of (column label, cell).
 struct Sheet {
     /// The key path of the list (e.g. `enterprises.outlets.pollutants`).
     path: Vec<String>,
-    rows: Vec<Vec<(String, Value)>>,
+    rows: Vec<Vec<(String, Cell)>>,
 }
 
 /// Keys that identify a row; carried (prefixed with the row's kind) into the sheets of the
@@ -552,31 +874,16 @@ fn is_object_list(v: &Value) -> bool {
     matches!(v, Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object))
 }
 
-/// A list of scalars as one cell (`、`-joined), other values unchanged.
-fn cell_value(v: &Value) -> Value {
-    match v {
-        Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => Value::String(
-            a.iter()
-                .map(|x| match x {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join("、"),
-        ),
-        other => other.clone(),
-    }
-}
-
 /// A report's JSON as a workbook, every header in Chinese: a first sheet 概要 with the scalar
 /// fields (their key paths in Chinese, `·`-joined), then one sheet per list of rows, also the
 /// lists nested in rows (a section's months, an outlet's pollutants and events …), each row
 /// led by the identifying columns of the rows it sits in. Objects inside a row become columns
-/// (`均值·氨氮`), lists of scalars one `、`-joined cell.
+/// (`均值·氨氮`), lists of scalars one `、`-joined cell; cells typed as in [`cell`].
 pub fn report(title: &str, v: &Value) -> Result<Vec<u8>, ApiError> {
-    let mut scalars: Vec<(String, Value)> = Vec::new();
+    let mut scalars: Vec<(String, Cell)> = Vec::new();
     let mut sheets: Vec<Sheet> = Vec::new();
     top(&[], v, &mut scalars, &mut sheets);
+    let f = Formats::new();
     let mut wb = Workbook::new();
     {
         let ws = wb.add_worksheet();
@@ -586,7 +893,7 @@ pub fn report(title: &str, v: &Value) -> Result<Vec<u8>, ApiError> {
         for (r, (k, val)) in scalars.iter().enumerate() {
             let row = r as u32 + 1;
             ws.write_string(row, 0, k).map_err(internal)?;
-            write_cell(ws, row, 1, val).map_err(internal)?;
+            write_cell(ws, row, 1, val, &f).map_err(internal)?;
         }
     }
     let mut used = vec!["概要".to_string()];
@@ -621,7 +928,7 @@ pub fn report(title: &str, v: &Value) -> Result<Vec<u8>, ApiError> {
         for (r, row) in sh.rows.iter().enumerate() {
             for (k, val) in row {
                 let c = cols.iter().position(|x| x == k).unwrap_or(0);
-                write_cell(ws, r as u32 + 1, c as u16, val).map_err(internal)?;
+                write_cell(ws, r as u32 + 1, c as u16, val, &f).map_err(internal)?;
             }
         }
     }
@@ -638,10 +945,13 @@ fn path_title(path: &[String], sep: &str) -> String {
 }
 
 /// The report's top level and the objects in it: scalars to 概要, lists of rows to sheets.
-fn top(path: &[String], v: &Value, scalars: &mut Vec<(String, Value)>, sheets: &mut Vec<Sheet>) {
+fn top(path: &[String], v: &Value, scalars: &mut Vec<(String, Cell)>, sheets: &mut Vec<Sheet>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
+                if m.contains_key(&format!("{k}_cn")) {
+                    continue;
+                }
                 let p: Vec<String> = path.iter().cloned().chain([k.clone()]).collect();
                 top(&p, x, scalars, sheets);
             }
@@ -650,12 +960,15 @@ fn top(path: &[String], v: &Value, scalars: &mut Vec<(String, Value)>, sheets: &
             let items = x.as_array().map(Vec::as_slice).unwrap_or_default();
             rows(path, items, &[], sheets);
         }
-        other => scalars.push((path_title(path, "·"), cell_value(other))),
+        other => {
+            let key = path.last().map(String::as_str).unwrap_or("");
+            scalars.push((path_title(path, "·"), cell(key, other)))
+        }
     }
 }
 
 /// Adds `items` (objects) as rows of the sheet of `path`, each led by `ctx`.
-fn rows(path: &[String], items: &[Value], ctx: &[(String, Value)], sheets: &mut Vec<Sheet>) {
+fn rows(path: &[String], items: &[Value], ctx: &[(String, Cell)], sheets: &mut Vec<Sheet>) {
     let idx = match sheets.iter().position(|s| s.path == path) {
         Some(i) => i,
         None => {
@@ -669,15 +982,15 @@ fn rows(path: &[String], items: &[Value], ctx: &[(String, Value)], sheets: &mut 
     let list_key = path.last().map(String::as_str).unwrap_or("");
     for it in items {
         let Value::Object(m) = it else { continue };
-        let mut row: Vec<(String, Value)> = ctx.to_vec();
+        let mut row: Vec<(String, Cell)> = ctx.to_vec();
         let mut nested: Vec<(Vec<String>, &Vec<Value>)> = Vec::new();
         flatten(list_key, "", &[], m, &mut row, &mut nested);
         // Identifying columns of this row for the sheets of its nested lists.
         let who = singular(list_key);
-        let mut child_ctx: Vec<(String, Value)> = ctx.to_vec();
+        let mut child_ctx: Vec<(String, Cell)> = ctx.to_vec();
         for k in ID_KEYS {
             if let Some(x) = m.get(*k).filter(|x| !x.is_object() && !x.is_array()) {
-                child_ctx.push((format!("{who}·{}", label(list_key, k)), x.clone()));
+                child_ctx.push((format!("{who}·{}", label(list_key, k)), cell(k, x)));
             }
         }
         sheets[idx].rows.push(row);
@@ -689,16 +1002,20 @@ fn rows(path: &[String], items: &[Value], ctx: &[(String, Value)], sheets: &mut 
 }
 
 /// The columns of one row object: scalars (and lists of scalars) as cells, objects flattened
-/// with `·`-joined labels, lists of objects handed back as nested sheets.
+/// with `·`-joined labels, lists of objects handed back as nested sheets; a code with its
+/// Chinese twin beside it (`kind`, `kind_cn`) only as the twin.
 fn flatten<'a>(
     parent: &str,
     prefix: &str,
     sub: &[String],
     m: &'a serde_json::Map<String, Value>,
-    row: &mut Vec<(String, Value)>,
+    row: &mut Vec<(String, Cell)>,
     nested: &mut Vec<(Vec<String>, &'a Vec<Value>)>,
 ) {
     for (k, x) in m {
+        if m.contains_key(&format!("{k}_cn")) {
+            continue;
+        }
         let l = label(parent, k);
         let name = if prefix.is_empty() {
             l
@@ -709,7 +1026,100 @@ fn flatten<'a>(
         match x {
             Value::Object(o) => flatten(k, &name, &path, o, row, nested),
             Value::Array(a) if is_object_list(x) => nested.push((path, a)),
-            other => row.push((name, cell_value(other))),
+            other => row.push((name, cell(k, other))),
         }
+    }
+}
+
+/// The Chinese file name of a download (`devices` → 设备, `report-water-2026-11` →
+/// 水环境质量报告-2026年11月, `air-2026` → 空气质量报告-2026年).
+pub fn chinese_name(name: &str) -> String {
+    let period = |rest: &str| -> String {
+        match rest.split_once('-') {
+            Some((y, m)) => format!("{y}年{m}月"),
+            None if rest.is_empty() => String::new(),
+            None => format!("{rest}年"),
+        }
+    };
+    if let Some(rest) = name.strip_prefix("air-") {
+        return format!("空气质量报告-{}", period(rest));
+    }
+    if let Some(rest) = name.strip_prefix("report-") {
+        let (kind, when) = rest.split_once('-').unwrap_or((rest, ""));
+        let title = match kind {
+            "water" => "水环境质量报告",
+            "noise" => "声环境质量报告",
+            "sources" => "污染源排放报告",
+            "quality" => "数据质量报告",
+            _ => "报告",
+        };
+        return format!("{title}-{}", period(when));
+    }
+    match table_title(name) {
+        "数据" => name.to_string(),
+        t => t.to_string(),
+    }
+}
+
+/// `Content-Disposition` of a download: the English name for old clients, the Chinese one
+/// (RFC 6266 / RFC 5987 `filename*`) for browsers.
+pub fn disposition(name: &str, ext: &str) -> String {
+    let cn = format!("{}.{ext}", chinese_name(name));
+    let enc: String = cn
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{name}.{ext}\"; filename*=UTF-8''{enc}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_are_typed() {
+        assert_eq!(
+            cell("last_seen", &json!("2026-12-04T11:00:00+08:00")),
+            Cell::DateTime(2026, 12, 4, 11, 0, 0)
+        );
+        assert_eq!(cell("date", &json!("2026-12-04")), Cell::Date(2026, 12, 4));
+        assert_eq!(cell("value", &json!("12.30")), Cell::Number(12.3, Some(2)));
+        assert_eq!(cell("value", &json!("12.30")).text(), "12.30");
+        // A code that looks like a number stays text.
+        assert_eq!(
+            cell("mn", &json!("88888880000001")),
+            Cell::Text("88888880000001".into())
+        );
+        assert_eq!(
+            cell("kind", &json!("drinking_water")),
+            Cell::Text("饮用水水源地".into())
+        );
+        assert_eq!(cell("zone", &json!("class2")), Cell::Text("二类区".into()));
+        assert_eq!(
+            cell("last_seen", &json!("2026-12-04T11:00:00+08:00")).text(),
+            "2026-12-04 11:00"
+        );
+        assert_eq!(cell("online", &json!(true)).text(), "是");
+    }
+
+    #[test]
+    fn download_names_in_chinese() {
+        assert_eq!(chinese_name("devices"), "设备");
+        assert_eq!(
+            chinese_name("report-water-2026-11"),
+            "水环境质量报告-2026年11月"
+        );
+        assert_eq!(chinese_name("air-2026"), "空气质量报告-2026年");
+        assert_eq!(
+            disposition("devices", "xlsx"),
+            "attachment; filename=\"devices.xlsx\"; filename*=UTF-8''%E8%AE%BE%E5%A4%87.xlsx"
+        );
     }
 }

@@ -478,7 +478,7 @@ async fn tables_paginate_filter_and_export_csv() {
     let (s, csv, h) = call(
         &e.app,
         "GET",
-        "/api/v1/sites?kind=air&format=csv",
+        "/api/v1/sites?kind=air&format=csv&keys=en",
         Some(&c),
         None,
     )
@@ -492,6 +492,38 @@ async fn tables_paginate_filter_and_export_csv() {
     assert!(csv
         .trim_start_matches('\u{feff}')
         .starts_with("code,name,kind,town"));
+    assert!(csv.contains(",air,"), "codes as the API has them: {csv}");
+    // The web download: the XLSX's Chinese table, codes in Chinese.
+    let (s, cn, h) = call(
+        &e.app,
+        "GET",
+        "/api/v1/sites?kind=air&format=csv",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("filename*=UTF-8''%E7%82%B9%E4%BD%8D.csv"));
+    let cn = cn.as_str().unwrap();
+    assert!(
+        cn.trim_start_matches('\u{feff}')
+            .starts_with("点位编码,点位名称,点位类型,乡镇(街道)"),
+        "{cn}"
+    );
+    assert!(cn.contains(",空气站,") && !cn.contains(",air,"), "{cn}");
+    assert_eq!(cn.lines().count(), csv.lines().count());
+    let (s, _, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/sites?format=csv&keys=xx",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
         csv.lines().count() as u64,
         air["total"].as_u64().unwrap() + 1
@@ -1442,9 +1474,10 @@ async fn audit_marks_roles_input_trail_and_audit_log() {
     assert_eq!(s, StatusCode::OK);
     let csv = v.as_str().unwrap();
     assert!(
-        csv.contains("id,at,by,action,before,after,reason,site"),
+        csv.contains("编号,时间,操作人,操作,变更前,变更后,理由,点位编码"),
         "{csv}"
     );
+    assert!(csv.contains(",标记,未标记,无效,"), "{csv}");
     assert!(csv.contains("停电恢复后仪器异常"), "{csv}");
     let (s, v, _) = call(
         &e.app,
@@ -1573,7 +1606,7 @@ async fn tables_and_reports_export_xlsx() {
     );
     assert_eq!(
         h[header::CONTENT_DISPOSITION],
-        "attachment; filename=\"sites.xlsx\""
+        "attachment; filename=\"sites.xlsx\"; filename*=UTF-8''%E7%82%B9%E4%BD%8D.xlsx"
     );
     assert!(body.starts_with(b"PK"), "a ZIP file");
     let (name, range) = first_sheet(body);
@@ -1638,7 +1671,17 @@ async fn tables_and_reports_export_xlsx() {
     let (_, h, _) = call_raw(&e.app, "/api/v1/air?year=2026&month=1&format=xlsx", &c).await;
     assert_eq!(
         h[header::CONTENT_DISPOSITION],
-        "attachment; filename=\"air-2026-01.xlsx\""
+        format!(
+            "attachment; filename=\"air-2026-01.xlsx\"; filename*=UTF-8''{}.xlsx",
+            "空气质量报告-2026年01月"
+                .bytes()
+                .map(|b| if b.is_ascii_alphanumeric() || b == b'-' {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                })
+                .collect::<String>()
+        )
     );
     let (s, _, _) = call_raw(&e.app, "/api/v1/reports/water?year=2026&format=csv", &c).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
