@@ -58,13 +58,19 @@ const QS = (() => {
   const aqiName = (lvl) => (lvl ? AQI_NAMES[lvl - 1] : '无数据');
   const primary = (p) => (p ? p.split(',').map((x) => PRIMARY[x] || x).join('、') : '—');
 
+  // What a failed request says when its answer carries no message (a proxy's error page).
+  const HTTP_CN = { 400: '请求有误', 403: '无权执行此操作', 404: '未找到或无权查看', 409: '当前状态不允许此操作', 413: '提交的内容过大',
+    415: '提交的内容格式不受支持', 422: '提交的内容格式不正确', 429: '请求过于频繁,请稍后再试', 500: '服务器内部错误', 502: '服务暂不可用', 503: '服务暂不可用', 504: '服务响应超时' };
   async function api(path, opts) {
     const r = await fetch(path, opts);
-    if (r.status === 401) { location.href = '/login'; throw new Error('401'); }
-    const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
-    if (!r.ok) throw new Error((body && body.detail) || r.status);
+    if (r.status === 401) { location.href = '/login'; throw new Error('请先登录'); }
+    const body = r.headers.get('content-type')?.includes('json') ? await r.json().catch(() => null) : await r.text();
+    // The API's Chinese `message` (its English `detail` is for tools and logs).
+    if (!r.ok) throw new Error((body && body.message) || HTTP_CN[r.status] || `请求失败(${r.status})`);
     return body;
   }
+  // Beijing times inside a text (alarm details, notes) as people write them: 2026-12-04 11:00.
+  const human = (t) => String(t ?? '').replace(/(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?(\+08:00)?/g, '$1 $2');
   function chart(id) {
     const c = echarts.init($(id), null, { renderer: 'canvas' });
     charts.push(c);
@@ -291,50 +297,80 @@ const QS = (() => {
   // ---- 设备 ----
   async function devicesPage() {
     const staff = STAFF.includes(me.role);
-    $('page').innerHTML = `<div class="panel"><h2>设备列表</h2>
-      <span id="dev-count"></span> <a href="/api/v1/devices?format=csv" class="muted">导出 CSV</a> <a href="/api/v1/devices?format=xlsx" class="muted" id="dev-xlsx">导出 Excel</a>
-      <span class="muted">点击设备行查看协议偏差与拒收记录</span>
-      <table class="data clickable" id="dev-table"></table></div>
-      <div class="panel" id="dev-detail"><p class="muted">选择一台设备查看详情</p></div>
+    const PER = 50;
+    // The list is searched and paged by the API (`q`, `kind`, `online`, `page`); the selected
+    // device's detail and its back-fill sit beside the list, not below all of it.
+    $('page').innerHTML = `<div class="panel"><h2>设备列表</h2><div class="form">
+      搜索 <input class="f" id="dev-q" type="search" placeholder="MN、点位编码或名称" style="width:240px">
+      类型 <select id="dev-kind"><option value="">全部</option>${Object.entries(KIND_NAMES).map(([k, n]) => `<option value="${k}">${n}</option>`).join('')}</select>
+      状态 <select id="dev-online"><option value="">全部</option><option value="true">在线</option><option value="false">离线</option></select>
+      <span id="dev-count"></span> <a id="dev-csv" class="muted">导出 CSV</a> <a id="dev-xlsx" class="muted">导出 Excel</a></div>
+      <div class="dev-row"><div class="dev-list"><table class="data clickable" id="dev-table"></table>
+        <div class="pager" id="dev-pager"></div></div>
+      <div class="dev-side"><div class="panel" id="dev-detail"><p class="muted">点击设备行查看状态、协议偏差与拒收记录,并可发送补发数据命令</p></div>
+        <div class="panel" id="cmd-panel"><h2>补发数据(2061)</h2>
+        <div class="form">设备 <b id="cmd-mn-name">未选择</b><input type="hidden" id="cmd-mn"></div>
+        <div class="form">开始 <input class="f" id="cmd-begin" type="datetime-local"> 结束 <input class="f" id="cmd-end" type="datetime-local">
+        <button class="act" id="cmd-send" disabled>发送</button></div><p id="cmd-result"></p>
+        <table class="data" id="cmd-table"></table></div></div></div></div>
       ${staff ? `<div class="panel"><h2>拒收记录(按设备,含未登记的 MN)</h2><a href="/api/v1/refusals?format=xlsx" class="muted">导出 Excel</a>
-        <table class="data" id="dev-refusals"></table></div>` : ''}
-      <div class="panel" id="cmd-panel"><h2>补发数据(2061)</h2>
-      设备 <select id="cmd-mn"></select> 开始 <input class="f" id="cmd-begin" type="datetime-local"> 结束 <input class="f" id="cmd-end" type="datetime-local">
-      <button class="act" id="cmd-send">发送</button> <span id="cmd-result"></span>
-      <table class="data" id="cmd-table"></table></div>`;
-    const d = await api('/api/v1/devices?per_page=10000');
-    const on = d.items.filter((x) => x.online).length;
-    $('dev-count').textContent = `共 ${d.total} 台,在线 ${on} 台,离线 ${d.total - on} 台`;
+        <table class="data" id="dev-refusals"></table></div>` : ''}`;
     const devCount = (txt) => (txt ? txt.split(' ').reduce((n, kv) => n + Number(kv.split('=')[1] || 0), 0) : 0);
-    $('dev-table').innerHTML = '<tr><th>MN</th><th>点位</th><th>类型</th><th>状态</th><th>最后数据包</th><th>包数</th><th>协议偏差(次)</th><th>拒收(次)</th></tr>' + d.items.map((x) =>
-      `<tr data-id="${esc(x.mn)}"><td>${esc(x.mn)}</td><td>${esc(x.site)}</td><td>${esc(KIND_NAMES[x.kind] || x.kind)}</td><td class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</td>
-       <td>${esc((x.last_seen || '—').replace('T', ' ').slice(0, 19))}</td><td>${x.packets}</td><td>${devCount(x.deviations) || '—'}</td><td class="${x.refusals ? 'off' : ''}">${x.refusals || '—'}</td></tr>`).join('');
+    let page = 1, seq = 0, selected = null;
+    const query = () => {
+      const q = new URLSearchParams();
+      if ($('dev-q').value.trim()) q.set('q', $('dev-q').value.trim());
+      if ($('dev-kind').value) q.set('kind', $('dev-kind').value);
+      if ($('dev-online').value) q.set('online', $('dev-online').value);
+      return q;
+    };
+    const list = async () => {
+      const n = ++seq;
+      const q = query();
+      $('dev-csv').href = `/api/v1/devices?${q}&format=csv`; $('dev-xlsx').href = `/api/v1/devices?${q}&format=xlsx`;
+      q.set('page', page); q.set('per_page', PER);
+      const d = await api(`/api/v1/devices?${q}`);
+      if (n !== seq) return; // a later search wins
+      const pages = Math.max(1, Math.ceil(d.total / PER));
+      $('dev-count').textContent = `共 ${d.total} 台,在线 ${d.online_count} 台,离线 ${d.offline_count} 台`;
+      $('dev-table').innerHTML = '<tr><th>MN</th><th>点位</th><th>类型</th><th>状态</th><th>最后数据包</th><th>包数</th><th>协议偏差(次)</th><th>拒收(次)</th></tr>' + (d.items.length ? d.items.map((x) =>
+        `<tr data-id="${esc(x.mn)}" class="${x.mn === selected ? 'sel' : ''}"><td>${esc(x.mn)}</td><td title="${esc(x.site)}">${esc(x.site_name || x.site)}</td><td>${esc(KIND_NAMES[x.kind] || x.kind)}</td><td class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</td>
+         <td>${bj(x.last_seen)}</td><td>${x.packets}</td><td>${devCount(x.deviations) || '—'}</td><td class="${x.refusals ? 'off' : ''}">${x.refusals || '—'}</td></tr>`).join('')
+        : '<tr><td colspan="8" class="muted">没有符合条件的设备</td></tr>');
+      $('dev-pager').innerHTML = `<button class="act" id="dev-prev" ${page <= 1 ? 'disabled' : ''}>上一页</button> <span id="dev-page">第 ${page} / ${pages} 页</span>
+        <button class="act" id="dev-next" ${page >= pages ? 'disabled' : ''}>下一页</button>`;
+      $('dev-prev').onclick = () => { page -= 1; list().catch(fail); };
+      $('dev-next').onclick = () => { page += 1; list().catch(fail); };
+      $('dev-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => detail(tr.dataset.id).catch((e) => { $('dev-detail').innerHTML = `<p class="error">加载失败:${esc(e.message)}</p>`; }); });
+    };
+    const fail = (e) => { $('dev-count').textContent = `查询失败:${e.message}`; };
     const detail = async (mn) => {
+      selected = mn;
       $('dev-table').querySelectorAll('tr[data-id]').forEach((tr) => tr.classList.toggle('sel', tr.dataset.id === mn));
       const x = await api(`/api/v1/devices/${encodeURIComponent(mn)}`);
       const rf = x.refusals;
       $('dev-detail').innerHTML = `<h2>设备 ${esc(x.mn)} · ${esc(x.site_name || x.site)}</h2>
-        <div class="row"><div><div class="kv"><span>状态</span><b class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</b></div>
+        <div class="kv"><span>状态</span><b class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</b></div>
+          <div class="kv"><span>点位 / 类型</span><b>${esc(x.site_name || x.site)}(${esc(x.site)}) / ${esc(KIND_NAMES[x.kind] || x.kind)}</b></div>
           <div class="kv"><span>最后数据包 / 命令</span><b>${bj(x.last_seen)} / ${esc(x.last_cn || '—')}</b></div>
           <div class="kv"><span>来源地址</span><b>${esc(x.peer || '—')}</b></div>
           <div class="kv"><span>数据包 / 数据条数</span><b>${x.packets} / ${x.values}</b></div>
           <div class="kv"><span>协议版本</span><b>${esc(x.protocol || '按 Flag 识别')}</b></div>
-          <div class="kv"><span>允许的协议偏差</span><b>${x.allow_all ? '全部允许' : x.allow.length ? x.allow.map((a) => `<span title="${esc(a.name)}">${esc(a.label)}</span>`).join('、') : '不允许(严格按标准)'}</b></div></div></div>
-        <div class="row"><div class="panel"><h2>协议偏差(已接收数据包中出现的次数)</h2><table class="data" id="dev-deviations"><tr><th>偏差</th><th>说明</th><th>次数</th><th>是否允许</th></tr>${x.deviations.length ? x.deviations.map((v) =>
-          `<tr><td>${esc(v.name)}</td><td>${esc(v.label)}</td><td>${v.count}</td><td>${v.allowed ? '允许' : '<span class="off">未允许</span>'}</td></tr>`).join('') : '<tr><td colspan="4" class="muted">未出现协议偏差</td></tr>'}</table></div>
-        <div class="panel"><h2>拒收记录(网关本次运行以来)</h2><table class="data" id="dev-refused"><tr><th>原因</th><th>说明</th><th>次数</th></tr>${rf ? rf.by_reason.map((r) =>
+          <div class="kv"><span>允许的协议偏差</span><b>${x.allow_all ? '全部允许' : x.allow.length ? x.allow.map((a) => `<span title="${esc(a.name)}">${esc(a.label)}</span>`).join('、') : '不允许(严格按标准)'}</b></div>
+        <h2>协议偏差(已接收数据包中出现的次数)</h2><table class="data" id="dev-deviations"><tr><th>偏差</th><th>说明</th><th>次数</th><th>是否允许</th></tr>${x.deviations.length ? x.deviations.map((v) =>
+          `<tr><td>${esc(v.name)}</td><td>${esc(v.label)}</td><td>${v.count}</td><td>${v.allowed ? '允许' : '<span class="off">未允许</span>'}</td></tr>`).join('') : '<tr><td colspan="4" class="muted">未出现协议偏差</td></tr>'}</table>
+        <h2>拒收记录(网关本次运行以来)</h2><table class="data" id="dev-refused"><tr><th>原因</th><th>说明</th><th>次数</th></tr>${rf ? rf.by_reason.map((r) =>
           `<tr><td>${esc(r.reason)}</td><td>${esc(r.label)}</td><td class="off">${r.count}</td></tr>`).join('') : '<tr><td colspan="3" class="muted">无拒收</td></tr>'}</table>
-          ${rf ? `<p class="muted" id="dev-refused-last">最近一次:${bj(rf.last.at)} ${esc(rf.last.label)}${rf.last.detail ? `(${esc(rf.last.detail)})` : ''},来源 ${esc(rf.last.peer)}</p>` : ''}</div></div>`;
+          ${rf ? `<p class="muted" id="dev-refused-last">最近一次:${bj(rf.last.at)} ${esc(rf.last.label)}${rf.last.detail ? `(${esc(rf.last.detail)})` : ''},来源 ${esc(rf.last.peer)}</p>` : ''}`;
+      $('cmd-mn').value = x.mn;
+      $('cmd-mn-name').innerHTML = `${esc(x.mn)} ${esc(x.site_name || x.site)} <span class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线(命令需设备在线)'}</span>`;
+      $('cmd-send').disabled = false;
+      $('cmd-result').textContent = '';
+      await showCmds();
     };
-    $('dev-table').querySelectorAll('tr[data-id]').forEach((tr) => { tr.onclick = () => detail(tr.dataset.id).catch((e) => { $('dev-detail').innerHTML = `<p class="error">加载失败:${esc(e.message)}</p>`; }); });
-    if (staff) {
-      const r = await api('/api/v1/refusals?per_page=200');
-      $('dev-refusals').innerHTML = '<tr><th>MN</th><th>登记</th><th>点位</th><th>拒收次数</th><th>按原因</th><th>最近一次</th><th>原因</th><th>详情</th><th>来源地址</th></tr>' + (r.items.length ? r.items.map((x) =>
-        `<tr><td>${esc(x.mn)}</td><td>${x.registered ? '已登记' : '<span class="off">未登记</span>'}</td><td>${esc(x.site || '—')}</td><td>${x.total}</td><td>${esc(x.by_reason)}</td><td>${bj(x.last_at)}</td>
-         <td>${esc(x.last_reason_cn)}</td><td>${esc(x.last_detail || '—')}</td><td>${esc(x.last_peer)}</td></tr>`).join('') : '<tr><td colspan="9" class="muted">网关本次运行以来没有拒收数据包</td></tr>');
-    }
-    const online = d.items.filter((x) => x.online);
-    $('cmd-mn').innerHTML = (online.length ? online : d.items).map((x) => `<option value="${esc(x.mn)}">${esc(x.mn)} ${esc(x.site)}</option>`).join('');
+    let timer = null;
+    $('dev-q').oninput = () => { clearTimeout(timer); timer = setTimeout(() => { page = 1; list().catch(fail); }, 250); };
+    $('dev-kind').onchange = $('dev-online').onchange = () => { page = 1; list().catch(fail); };
     const local = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 16);
     const hour = Math.floor(Date.now() / 3600e3) * 3600e3;
     $('cmd-begin').value = local(hour - 6 * 3600e3); $('cmd-end').value = local(hour - 3600e3);
@@ -342,24 +378,33 @@ const QS = (() => {
     const showCmds = async () => {
       const mn = $('cmd-mn').value;
       if (!mn) return;
-      const list = await api(`/api/v1/devices/${encodeURIComponent(mn)}/commands?limit=10`);
+      const cmds = await api(`/api/v1/devices/${encodeURIComponent(mn)}/commands?limit=10`);
       const rtn = (c) => (c == null ? '等待' : c === 1 ? '成功(1)' : `代码 ${c}`);
-      $('cmd-table').innerHTML = '<tr><th>QN</th><th>命令</th><th>发送时间</th><th>9011 应答</th><th>9012 执行结果</th></tr>' + list.map((c) =>
-        `<tr><td>${esc(c.qn)}</td><td>${esc(c.cn)}</td><td>${new Date(c.sent_ms + 8 * 3600e3).toISOString().slice(0, 19).replace('T', ' ')}</td>
-         <td class="cmd-qnrtn">${rtn(c.qn_rtn)}</td><td class="cmd-exertn">${rtn(c.exe_rtn)}</td></tr>`).join('');
+      $('cmd-table').innerHTML = '<tr><th>QN</th><th>命令</th><th>发送时间</th><th>9011 应答</th><th>9012 执行结果</th></tr>' + (cmds.length ? cmds.map((c) =>
+        `<tr><td>${esc(c.qn)}</td><td>${esc(c.cn)}</td><td>${new Date(c.sent_ms + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ')}</td>
+         <td class="cmd-qnrtn">${rtn(c.qn_rtn)}</td><td class="cmd-exertn">${rtn(c.exe_rtn)}</td></tr>`).join('') : '<tr><td colspan="5" class="muted">尚未向该设备发送命令</td></tr>');
     };
-    $('cmd-mn').onchange = showCmds;
     $('cmd-send').onclick = async () => {
+      const mn = $('cmd-mn').value;
+      if (!mn) return;
+      $('cmd-send').disabled = true;
       $('cmd-result').textContent = '发送中…';
       try {
-        const r = await api(`/api/v1/devices/${encodeURIComponent($('cmd-mn').value)}/commands`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        const r = await api(`/api/v1/devices/${encodeURIComponent(mn)}/commands`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ cn: '2061', cp: { BeginTime: hj($('cmd-begin').value), EndTime: hj($('cmd-end').value) } }) });
         $('cmd-result').textContent = `已发送 QN=${r.qn}`;
-      } catch (e) { $('cmd-result').textContent = `发送失败:${e.message}`; }
+      } catch (e) { $('cmd-result').innerHTML = `<span class="error">发送失败:${esc(e.message)}</span>`; }
+      $('cmd-send').disabled = false;
       await showCmds();
       setTimeout(showCmds, 1500); setTimeout(showCmds, 4000);
     };
-    await showCmds();
+    await list();
+    if (staff) {
+      const r = await api('/api/v1/refusals?per_page=200');
+      $('dev-refusals').innerHTML = '<tr><th>MN</th><th>登记</th><th>点位</th><th>拒收次数</th><th>按原因</th><th>最近一次</th><th>原因</th><th>详情</th><th>来源地址</th></tr>' + (r.items.length ? r.items.map((x) =>
+        `<tr><td>${esc(x.mn)}</td><td>${x.registered ? '已登记' : '<span class="off">未登记</span>'}</td><td>${esc(x.site || '—')}</td><td>${x.total}</td><td>${esc(x.by_reason)}</td><td>${bj(x.last_at)}</td>
+         <td>${esc(x.last_reason_cn)}</td><td>${esc(x.last_detail || '—')}</td><td>${esc(x.last_peer)}</td></tr>`).join('') : '<tr><td colspan="9" class="muted">网关本次运行以来没有拒收数据包</td></tr>');
+    }
   }
 
   // ---- 规划指标 ----
@@ -648,7 +693,7 @@ const QS = (() => {
     const draw = () => {
       const sorted = [...list].sort((a, b) => { const x = a[key] ?? -1, y = b[key] ?? -1; return (x < y ? -1 : x > y ? 1 : 0) * (desc ? -1 : 1); });
       $('fu-table').innerHTML = `<tr>${COLS.map(([k, n]) => `<th data-k="${k}">${n}${k === key ? (desc ? ' ▼' : ' ▲') : ''}</th>`).join('')}</tr>` + sorted.map((r) =>
-        `<tr><td>${esc(r.name)}</td><td>${esc(r.town)}</td><td>${r.days_with_data}</td><td>${num(r.online_rate)}</td><td>${r.readings}</td><td class="${r.readings_over ? 'off' : ''}">${r.readings_over}</td>
+        `<tr><td>${esc(r.name)}</td><td title="${esc(r.town)}">${esc(where[r.site]?.town_name || r.town)}</td><td>${r.days_with_data}</td><td>${num(r.online_rate)}</td><td>${r.readings}</td><td class="${r.readings_over ? 'off' : ''}">${r.readings_over}</td>
          <td>${r.hours_over}</td><td>${r.max_value ?? '—'}</td><td class="${r.unpurified_occurrences ? 'off' : ''}">${r.unpurified_occurrences}</td><td>${r.unpurified_minutes}</td>
          <td>${num(r.purifier_run_hours_since_cleaning)}</td><td>${r.cleaning_due ? '<span class="off">是</span>' : '否'}</td></tr>`).join('');
       $('fu-table').querySelectorAll('th[data-k]').forEach((th) => { th.onclick = () => { if (key === th.dataset.k) desc = !desc; else { key = th.dataset.k; desc = true; } draw(); }; });
@@ -720,10 +765,15 @@ const QS = (() => {
   async function auditPage() {
     const canMark = ['admin', 'monitoring'].includes(me.role);
     const sites = (await api('/api/v1/sites?per_page=10000')).items.filter((x) => x.kind !== 'fume');
+    const siteOf = {}; sites.forEach((x) => { siteOf[x.code] = x; });
+    // Pollutants are chosen by name (the site's codes with their HJ 212 names).
+    const names = {}; sites.forEach((x) => (x.codes || []).forEach((c) => { names[c.code] = c.name; }));
+    const cname = (c) => (c ? (names[c] ? `${names[c]}` : c) : '');
+    const PERIOD_CN = { rtd: '实时值', min: '分钟值', hour: '小时值', day: '日均值', device: '设备' };
     const local = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 16);
     $('page').innerHTML = `<div class="panel"><h2>查找监测数据</h2><div class="form">
       点位 <select id="au-site">${sites.map((x) => `<option value="${esc(x.code)}">${esc(x.name)}(${esc(KIND_NAMES[x.kind] || x.kind)})</option>`).join('')}</select>
-      污染物代码 <input class="f" id="au-code" placeholder="如 a34004,留空为全部" style="width:160px">
+      污染物 <select id="au-code"></select>
       数据类型 <select id="au-period"><option value="hour">小时值</option><option value="min">分钟值</option><option value="day">日均值</option><option value="rtd">实时值</option></select>
       开始 <input class="f" id="au-from" type="datetime-local" value="${local(Date.now() - 86400e3)}"> 结束 <input class="f" id="au-to" type="datetime-local" value="${local(Date.now())}">
       <button class="act" id="au-find">查询</button> <span class="muted" id="au-count"></span></div>
@@ -732,12 +782,19 @@ const QS = (() => {
       <div class="panel"><h2>质控发现(自动检查:零值、恒值、超量程、负值、突变、非正常标记、缺失、离线、时钟偏差)</h2><table class="data" id="au-findings"></table></div>
       <div class="panel"><h2>审核记录</h2><a class="muted" href="/api/v1/audit-marks?format=csv">导出 CSV</a> <a class="muted" id="au-xlsx" href="/api/v1/audit-marks?format=xlsx">导出 Excel</a><table class="data" id="au-trail"></table></div>`;
     const MARK = { invalid: '<span class="off">已标记无效</span>', valid: '<span class="on">已标记有效</span>' };
+    const codes = () => {
+      const site = siteOf[$('au-site').value];
+      $('au-code').innerHTML = '<option value="">全部污染物</option>' + ((site && site.codes) || []).map((c) => `<option value="${esc(c.code)}">${esc(c.name)}</option>`).join('');
+    };
+    codes();
+    $('au-site').onchange = codes;
     let seq = 0; // a later query wins over an earlier one still in flight
+    let busy = false; // a mark is being saved
     const ts = (t) => Date.parse(t);
     const find = async () => {
       const n = ++seq;
       const q = new URLSearchParams({ site: $('au-site').value, period: $('au-period').value, from: $('au-from').value, to: $('au-to').value, raw: 'true', per_page: '500' });
-      if ($('au-code').value.trim()) q.set('code', $('au-code').value.trim());
+      if ($('au-code').value) q.set('code', $('au-code').value);
       const fq = new URLSearchParams({ site: $('au-site').value, from: $('au-from').value, to: $('au-to').value, per_page: '1000' });
       const [r, fr] = await Promise.all([api(`/api/v1/values?${q}`), api(`/api/v1/quality-findings?${fq}`)]);
       if (n !== seq) return;
@@ -748,24 +805,35 @@ const QS = (() => {
       $('au-count').textContent = `共 ${r.total} 条${r.total > 500 ? ',显示前500条' : ''};质控发现 ${findings.length} 条`;
       const fcell = (list) => (list.length ? list.map((f) => `<span class="${f.invalidating ? 'off' : 'warn'}" title="${esc(`${f.kind_cn}:${f.detail} ${bj(f.from)}–${bj(f.to)},${f.count} 个${f.invalidating ? ';该值计为无效' : ''}`)}">${esc(f.kind_cn)}</span>`).join(' ') : '—');
       $('au-values').innerHTML = `<tr><th>时间</th><th>污染物</th><th>字段</th><th>数值</th><th>标记位</th><th>有效</th><th>质控发现</th><th>审核</th>${canMark ? '<th>操作</th>' : ''}</tr>` + r.items.map((v, i) =>
-        `<tr data-i="${i}"><td>${bj(v.time)}</td><td>${esc(v.code)}</td><td>${esc(v.field)}</td><td>${esc(v.value)}</td><td>${esc(v.flag || '—')}</td><td>${v.valid ? '是' : '<span class="off">否</span>'}</td>
+        `<tr data-i="${i}"><td>${bj(v.time)}</td><td title="${esc(v.code)}">${esc(cname(v.code))}</td><td>${esc(v.field)}</td><td>${esc(v.value)}</td><td>${esc(v.flag || '—')}</td><td>${v.valid ? '是' : '<span class="off">否</span>'}</td>
          <td class="au-findings">${fcell(about(v))}</td><td>${MARK[v.mark] || '—'}</td>${canMark ? `<td><button class="act au-inv">标记无效</button> <button class="act au-val">标记有效</button>${v.mark ? ' <button class="act au-unmark">撤销标记</button>' : ''}</td>` : ''}</tr>`).join('');
       $('au-findings').innerHTML = '<tr><th>类型</th><th>污染物</th><th>设备</th><th>开始</th><th>结束</th><th>个数</th><th>详情</th><th>计为无效</th></tr>' + (findings.length ? findings.map((f) =>
-        `<tr><td>${esc(f.kind_cn)}</td><td>${esc(f.code || '(设备)')}</td><td>${esc(f.mn)}</td><td>${bj(f.from)}</td><td>${bj(f.to)}</td><td>${f.count}</td><td>${esc(f.detail)}</td><td>${f.invalidating ? '<span class="off">是</span>' : '否'}</td></tr>`).join('')
+        `<tr><td>${esc(f.kind_cn)}</td><td title="${esc(f.code)}">${esc(f.code ? cname(f.code) : '(设备)')}</td><td>${esc(f.mn)}</td><td>${bj(f.from)}</td><td>${bj(f.to)}</td><td>${f.count}</td><td>${esc(f.detail)}</td><td>${f.invalidating ? '<span class="off">是</span>' : '否'}</td></tr>`).join('')
         : '<tr><td colspan="8" class="muted">所选时段无质控发现</td></tr>');
-      const post = async (path, body) => {
+      // While a mark saves, every mark button is busy: a second click cannot record it twice.
+      const post = async (path, body, btn) => {
+        if (busy) return;
+        busy = true;
+        const buttons = [...$('au-values').querySelectorAll('button')];
+        buttons.forEach((b) => { b.disabled = true; });
+        if (btn) { btn.classList.add('busy'); btn.dataset.label = btn.textContent; btn.textContent = '保存中…'; }
+        $('au-msg').textContent = '';
         try {
           await api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...body, reason: $('au-reason').value }) });
-          $('au-msg').textContent = '';
+          busy = false;
           await find(); await trail();
-        } catch (e) { $('au-msg').textContent = `操作失败:${e.message}`; }
+        } catch (e) {
+          $('au-msg').textContent = `操作失败:${e.message}`;
+          buttons.forEach((b) => { b.disabled = false; });
+          if (btn) { btn.classList.remove('busy'); btn.textContent = btn.dataset.label; }
+        } finally { busy = false; }
       };
       const key = (v) => ({ site: v.site, code: v.code, field: v.field, period: v.period, time: v.time });
       $('au-values').querySelectorAll('tr[data-i]').forEach((tr) => {
         const v = r.items[Number(tr.dataset.i)];
-        tr.querySelector('.au-inv')?.addEventListener('click', () => post('/api/v1/audit-marks', { ...key(v), valid: false }));
-        tr.querySelector('.au-val')?.addEventListener('click', () => post('/api/v1/audit-marks', { ...key(v), valid: true }));
-        tr.querySelector('.au-unmark')?.addEventListener('click', () => post('/api/v1/audit-marks/unmark', key(v)));
+        tr.querySelector('.au-inv')?.addEventListener('click', (ev) => post('/api/v1/audit-marks', { ...key(v), valid: false }, ev.currentTarget));
+        tr.querySelector('.au-val')?.addEventListener('click', (ev) => post('/api/v1/audit-marks', { ...key(v), valid: true }, ev.currentTarget));
+        tr.querySelector('.au-unmark')?.addEventListener('click', (ev) => post('/api/v1/audit-marks/unmark', key(v), ev.currentTarget));
       });
     };
     const trail = async () => {
@@ -773,7 +841,7 @@ const QS = (() => {
       const ST = { none: '未标记', invalid: '无效', valid: '有效' };
       const ACT = { mark: '标记', unmark: '撤销标记' };
       $('au-trail').innerHTML = '<tr><th>时间</th><th>操作人</th><th>操作</th><th>点位</th><th>污染物</th><th>数据时间</th><th>类型</th><th>变更</th><th>原因</th></tr>' + (r.items.length ? r.items.map((e) =>
-        `<tr><td>${bj(e.at)}</td><td>${esc(e.by)}</td><td>${ACT[e.action] || esc(e.action)}</td><td>${esc(e.site)}</td><td>${esc(e.code)} ${esc(e.field)}</td><td>${bj(e.time)}</td><td>${esc(e.period)}</td>
+        `<tr><td>${bj(e.at)}</td><td>${esc(e.by)}</td><td>${ACT[e.action] || esc(e.action)}</td><td title="${esc(e.site)}">${esc(siteOf[e.site]?.name || e.site)}</td><td title="${esc(e.code)}">${esc(cname(e.code))} ${esc(e.field)}</td><td>${bj(e.time)}</td><td>${esc(PERIOD_CN[e.period] || e.period)}</td>
          <td>${ST[e.before] || esc(e.before)} → ${ST[e.after] || esc(e.after)}</td><td>${esc(e.reason)}</td></tr>`).join('')
         : '<tr><td colspan="9" class="muted">暂无审核记录</td></tr>');
     };
@@ -841,10 +909,10 @@ const QS = (() => {
           <div class="kv"><span>最新值 / 峰值 / 限值</span><b>${a.value ?? '—'} / ${a.peak ?? '—'} / ${a.limit ?? '—'}</b></div>
           <div class="kv"><span>承办 / 期限</span><b>${esc(a.assignee_name || '—')} / ${bj(a.deadline)}${a.overdue ? ' <span class="off">逾期</span>' : ''}</b></div>
           ${h ? `<div class="kv"><span>处置</span><b>${esc(h.result)};原因:${esc(h.cause)};措施:${esc(h.measures)}(${esc(h.by)})</b></div>` : ''}
-          <p>${esc(a.detail)}</p></div></div>
+          <p>${esc(human(a.detail))}</p></div></div>
         <div id="al-forms">${forms}</div><p class="error" id="al-msg"></p>
         <h2>处置记录</h2><table class="data" id="al-steps"><tr><th>时间</th><th>环节</th><th>操作人</th><th>状态</th><th>说明</th></tr>${a.steps.map((st) =>
-          `<tr><td>${bj(st.at)}</td><td>${esc(STEP_NAMES[st.action] || st.action)}</td><td>${esc(st.by === 'system' ? '系统' : st.by)}</td><td>${esc(STATUS_CN[st.to] || st.to)}</td><td>${esc(st.note)}</td></tr>`).join('')}</table>`;
+          `<tr><td>${bj(st.at)}</td><td>${esc(STEP_NAMES[st.action] || st.action)}</td><td>${esc(st.by === 'system' ? '系统' : st.by)}</td><td>${esc(STATUS_CN[st.to] || st.to)}</td><td>${esc(st.note_text ?? human(st.note))}</td></tr>`).join('')}</table>`;
       const on = (bid, f) => { if ($(bid)) $(bid).onclick = f; };
       on('al-ack', () => act(a.id, 'ack'));
       on('al-dispatch', () => act(a.id, 'dispatch', { to: $('al-to').value, deadline: $('al-deadline').value }));

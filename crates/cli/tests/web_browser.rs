@@ -550,8 +550,29 @@ fn web_ui_in_headless_chromium() {
     d.wait("device list", "document.getElementById('dev-table') && document.getElementById('dev-table').rows.length === 31");
     // 设备 detail: the refusals by reason (and the unknown MN in the bureau's list).
     d.wait("refusal list", "document.getElementById('dev-refusals') && document.getElementById('dev-refusals').textContent.includes('未登记')");
+    // 设备 search (the API's `q`): the station's MN finds exactly it; its site's name too.
+    d.type_into("#dev-q", &air_mn);
+    d.wait("device search", &format!("document.getElementById('dev-table').rows.length === 2 && document.querySelector('#dev-table tr[data-id=\"{air_mn}\"]')"));
+    assert!(
+        d.text("#dev-count").starts_with("共 1 台"),
+        "{}",
+        d.text("#dev-count")
+    );
+    d.js("const q = document.getElementById('dev-q'); q.value = '没有这个设备'; q.dispatchEvent(new Event('input')); return 1;");
+    d.wait(
+        "no match",
+        "document.getElementById('dev-table').textContent.includes('没有符合条件的设备')",
+    );
+    d.js("const q = document.getElementById('dev-q'); q.value = ''; q.dispatchEvent(new Event('input')); return 1;");
+    d.wait("every device again", "document.getElementById('dev-table').rows.length === 31 && document.getElementById('dev-page').textContent === '第 1 / 1 页'");
     d.click(&format!("#dev-table tr[data-id=\"{air_mn}\"]"));
     d.wait("device detail", "document.getElementById('dev-refused') && document.getElementById('dev-refused').textContent.includes('访问密码 PW 错误') && document.getElementById('dev-deviations')");
+    // The detail and the back-fill sit beside the list: on screen without scrolling past it.
+    assert_eq!(
+        d.js("window.scrollTo(0, 0); const h = window.innerHeight; return ['dev-detail', 'cmd-panel'].every((id) => document.getElementById(id).getBoundingClientRect().top < h) && document.getElementById('cmd-mn').value !== '';"),
+        Value::Bool(true),
+        "device detail and back-fill visible at the top of the page"
+    );
     std::thread::sleep(Duration::from_millis(300));
     d.screenshot(&shots, "04a-device-detail");
     d.wait(
@@ -600,6 +621,13 @@ fn web_ui_in_headless_chromium() {
     d.wait("acknowledged", "document.getElementById('al-dispatch')");
     d.click("#al-dispatch");
     d.wait("dispatched", "document.getElementById('al-handle')");
+    // Submitting the handling without a cause: the page shows the API's Chinese message, not
+    // a status code.
+    d.click("#al-handle");
+    d.wait(
+        "handling refused in Chinese",
+        "document.getElementById('al-msg').textContent.includes('处置反馈:请填写') && !/\\d{3}|must/.test(document.getElementById('al-msg').textContent)",
+    );
     d.type_into("#al-result", "情况属实");
     d.type_into("#al-cause", "治理设施运行不稳定");
     d.type_into("#al-measures", "责令整改并复测");
@@ -747,7 +775,7 @@ fn web_ui_in_headless_chromium() {
         "first query done",
         "document.getElementById('au-count').textContent.length > 0",
     );
-    d.js(&format!("document.getElementById('au-values').innerHTML = ''; document.getElementById('au-site').value = '{site}'; document.getElementById('au-code').value = 'a34004'; const f = document.getElementById('au-from'); f.value = new Date(Date.now() - 5 * 86400e3 + 8 * 3600e3).toISOString().slice(0, 16); return 1;"));
+    d.js(&format!("document.getElementById('au-values').innerHTML = ''; document.getElementById('au-site').value = '{site}'; document.getElementById('au-site').dispatchEvent(new Event('change')); document.getElementById('au-code').value = 'a34004'; const f = document.getElementById('au-from'); f.value = new Date(Date.now() - 5 * 86400e3 + 8 * 3600e3).toISOString().slice(0, 16); return 1;"));
     d.click("#au-find");
     d.wait(
         "values found",
@@ -774,11 +802,18 @@ fn web_ui_in_headless_chromium() {
     );
     d.click("#au-values tr[data-i=\"0\"] .au-inv");
     d.wait(
-        "reason required",
-        "document.getElementById('au-msg').textContent.includes('reason')",
+        "reason required, in Chinese",
+        "document.getElementById('au-msg').textContent.includes('必须填写原因') && !/reason|40\\d/.test(document.getElementById('au-msg').textContent)",
+    );
+    // The pollutant is chosen by name.
+    assert_eq!(
+        d.js("const o = document.querySelector('#au-code option[value=\"a34004\"]'); return o && o.textContent;"),
+        json!("PM2.5")
     );
     d.type_into("#au-reason", "停电恢复后仪器异常");
-    d.click("#au-values tr[data-i=\"0\"] .au-inv");
+    // Three quick clicks: the first makes every mark button busy, so one mark is recorded.
+    let busy = d.js("const b = document.querySelector('#au-values tr[data-i=\"0\"] .au-inv'); b.click(); const busy = b.disabled && b.textContent === '保存中…' && [...document.querySelectorAll('#au-values button')].every((x) => x.disabled); b.click(); b.click(); return busy;");
+    assert_eq!(busy, Value::Bool(true), "busy while the mark saves");
     d.wait(
         "marked in the trail",
         "document.getElementById('au-trail').textContent.includes('停电恢复后仪器异常')",
@@ -787,6 +822,17 @@ fn web_ui_in_headless_chromium() {
         "marked in the list",
         "document.getElementById('au-values').textContent.includes('已标记无效')",
     );
+    std::thread::sleep(Duration::from_millis(800));
+    let (st, body) = http_get_with_cookie(&d, web, "/api/v1/audit-marks?per_page=100");
+    assert_eq!(st, 200, "{body}");
+    let trail: Value = serde_json::from_str(&body).unwrap();
+    let n = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["reason"] == "停电恢复后仪器异常")
+        .count();
+    assert_eq!(n, 1, "one mark for three clicks: {trail}");
     std::thread::sleep(Duration::from_millis(300));
     d.screenshot(&shots, "12-audit");
     // Unmark it (the reason is still in the field): the trail says so, the mark is gone.

@@ -98,7 +98,8 @@ const RULES: &[Rule] = &[
     ("user {} exists", |h| format!("用户 {} 已存在", h[0])),
     // alarm workflow (engine::alarms)
     ("alarm {}: cannot {} an alarm that is {} ({}); {} needs status {}", |h| {
-        format!("告警 {} 当前为「{}」,不能{}(须为{})", h[0], h[3], action_cn(h[1]), statuses_cn(h[5]))
+        let verb = if h[1] == "handle" { "提交处置反馈" } else { action_cn(h[1]) };
+        format!("告警 {} 当前为「{}」,不能{verb}(须为{})", h[0], h[3], statuses_cn(h[5]))
     }),
     ("dispatch alarm {}: deadline {} is not after now ({})", |h| {
         format!("处置期限 {} 须晚于当前时间 {}", display_time(h[1]), display_time(h[2]))
@@ -161,6 +162,18 @@ const RULES: &[Rule] = &[
     }),
     ("Failed to deserialize the JSON body into the target type: {}: missing field `{}` at line {}", |h| {
         format!("缺少必填项:{}", field_cn(h[1]))
+    }),
+    ("Failed to deserialize the JSON body into the target type: {}: invalid type: {}, expected f64 at line {}", |h| {
+        format!("{}必须是数字", field_cn(h[0]))
+    }),
+    ("Failed to deserialize the JSON body into the target type: {}: invalid type: {}, expected i{} at line {}", |h| {
+        format!("{}必须是整数", field_cn(h[0]))
+    }),
+    ("Failed to deserialize the JSON body into the target type: {}: invalid type: {}, expected a string at line {}", |h| {
+        format!("{}应为文本", field_cn(h[0]))
+    }),
+    ("Failed to deserialize the JSON body into the target type: {}: invalid type: {}, expected a boolean at line {}", |h| {
+        format!("{}应为是或否", field_cn(h[0]))
     }),
     ("Failed to deserialize the JSON body into the target type: {}: invalid type: {} at line {}", |h| {
         format!("{}的格式不正确", field_cn(h[0]))
@@ -291,7 +304,10 @@ fn statuses_cn(list: &str) -> String {
                 .unwrap_or(w)
         })
         .collect();
-    words.join("或")
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{}或{last}", rest.join("、")),
+        _ => words.join(""),
+    }
 }
 
 fn time_field_cn(f: &str) -> &str {
@@ -347,6 +363,8 @@ pub fn field_cn(f: &str) -> &str {
         "raw" => "原始数据",
         "disabled" => "停用",
         "q" => "搜索词",
+        "a reason (--reason)" => "原因",
+        "who (--by)" => "操作人",
         other => other,
     }
 }

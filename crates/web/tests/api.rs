@@ -2819,3 +2819,594 @@ async fn xlsx_headers_are_all_chinese() {
     );
     assert!(names.iter().any(|n| n.contains("超标事件")), "{names:?}");
 }
+
+// ---- the bureau's language (issue 11 items 9 and 10) ----
+
+/// A POST that sends a raw body (not JSON-encoded by the helper).
+async fn post_raw(
+    app: &axum::Router,
+    uri: &str,
+    cookie: &str,
+    content_type: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, v)
+}
+
+/// The error a UI form can meet: a 4xx whose JSON carries a Chinese `message` that is a
+/// translation (not the generic fallback with the English detail in brackets), and no
+/// English sentence.
+fn chinese_error(what: &str, s: StatusCode, v: &Value) -> String {
+    assert!(s.is_client_error(), "{what}: {s} {v}");
+    let detail = v["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: JSON error {v}"));
+    let m = v["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: message {v}"));
+    assert!(has_cjk(m), "{what}: {m}");
+    assert!(
+        web::messages::is_translated(s, detail),
+        "{what}: `{detail}` has no translation (message {m})"
+    );
+    for english in [
+        "must",
+        "expected",
+        "required",
+        "not found",
+        "cannot",
+        "Failed",
+        "invalid",
+    ] {
+        assert!(!m.contains(english), "{what}: English in the message: {m}");
+    }
+    m.to_string()
+}
+
+/// Every error path of the UI's forms (登录, 告警 workflow, 数据审核, 规划指标, 设备 back-fill,
+/// the queries behind the pages) answers with a Chinese message the page shows as it is.
+#[tokio::test]
+async fn ui_error_paths_answer_in_chinese() {
+    let e = env();
+    let mon = login(&e.app, "mon").await;
+    let plan = login(&e.app, "plan").await;
+    let enf = login(&e.app, "enf").await;
+    let mut seen = Vec::new();
+    // 登录: wrong password (login.html shows the message).
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"user": "mon", "password": "wrong one"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(chinese_error("login", s, &v), "用户名或密码错误");
+
+    // 告警: each step out of order or with a field missing.
+    let site = e.state.profile.enterprises[0].outlets[0].code.clone();
+    let id = raise(e._dir.path(), &site, auth::now_ms() - 3_600_000);
+    let url = |a: &str| format!("/api/v1/alarms/{id}/{a}");
+    let future = model::format_beijing(auth::now_ms() / 1000 + 86_400)[..16].to_string();
+    let past = model::format_beijing(auth::now_ms() / 1000 - 86_400)[..16].to_string();
+    let steps: Vec<(&str, String, Option<Value>, StatusCode)> = vec![
+        (
+            "close a new alarm",
+            url("close"),
+            None,
+            StatusCode::CONFLICT,
+        ),
+        (
+            "handle a new alarm",
+            url("handle"),
+            Some(json!({"result": "a", "cause": "b", "measures": "c"})),
+            StatusCode::CONFLICT,
+        ),
+        (
+            "dispatch before ack",
+            url("dispatch"),
+            Some(json!({"to": "执法支队", "deadline": future})),
+            StatusCode::CONFLICT,
+        ),
+        (
+            "unknown alarm",
+            "/api/v1/alarms/999999/ack".to_string(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (what, u, b, want) in steps {
+        let (s, v, _) = call(&e.app, "POST", &u, Some(&mon), b.or(Some(json!({})))).await;
+        assert_eq!(s, want, "{what}: {v}");
+        seen.push((what, chinese_error(what, s, &v)));
+    }
+    let (s, _, _) = call(&e.app, "POST", &url("ack"), Some(&mon), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let bad_dispatch: Vec<(&str, Value, StatusCode)> = vec![
+        (
+            "deadline in the past",
+            json!({"to": "执法支队", "deadline": past}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "deadline not a time",
+            json!({"to": "执法支队", "deadline": "明天"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unknown assignee",
+            json!({"to": "XYZ", "deadline": future}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "deadline missing",
+            json!({"to": "执法支队"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (what, b, want) in bad_dispatch {
+        let (s, v, _) = call(&e.app, "POST", &url("dispatch"), Some(&mon), Some(b)).await;
+        assert_eq!(s, want, "{what}: {v}");
+        seen.push((what, chinese_error(what, s, &v)));
+    }
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &url("dispatch"),
+        Some(&mon),
+        Some(json!({"to": "执法支队", "deadline": future})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The handling form as the page sends it with the cause left empty (the issue's
+    // "handle: cause must not be empty"), and a client that leaves the field out (422).
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &url("handle"),
+        Some(&enf),
+        Some(json!({"result": "属实", "cause": "", "measures": "整改", "attachments": []})),
+    )
+    .await;
+    assert_eq!(chinese_error("empty cause", s, &v), "处置反馈:请填写原因");
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &url("handle"),
+        Some(&enf),
+        Some(json!({"result": "属实", "measures": "整改"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(chinese_error("cause missing", s, &v), "缺少必填项:原因");
+    let (s, v) = post_raw(
+        &e.app,
+        &url("handle"),
+        &enf,
+        "application/json",
+        "{not json",
+    )
+    .await;
+    seen.push(("broken JSON", chinese_error("broken JSON", s, &v)));
+    let (s, v) = post_raw(&e.app, &url("handle"), &enf, "text/plain", "x").await;
+    seen.push(("not JSON", chinese_error("not JSON", s, &v)));
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        &url("reopen"),
+        Some(&mon),
+        Some(json!({"reason": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    seen.push(("reopen a dispatched alarm", chinese_error("reopen", s, &v)));
+    // Planning may read alarms but not act.
+    let (s, v, _) = call(&e.app, "POST", &url("close"), Some(&plan), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let m = chinese_error("planning closes", s, &v);
+    assert!(m.contains("规划人员"), "{m}");
+
+    // 数据审核: the mark form and the search above it.
+    let air = e
+        .state
+        .profile
+        .sites_by_kind(profile::SiteKind::Air)
+        .next()
+        .unwrap()
+        .code
+        .clone();
+    let (_, vals, _) = call(
+        &e.app,
+        "GET",
+        &format!("/api/v1/values?site={air}&period=hour&raw=true"),
+        Some(&mon),
+        None,
+    )
+    .await;
+    let time = vals["items"][0]["time"].as_str().unwrap().to_string();
+    let key =
+        json!({"site": air, "code": "a34004", "field": "Avg", "period": "hour", "time": time});
+    let with = |extra: Value| {
+        let mut b = key.clone();
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let marks: Vec<(&str, &str, Value, StatusCode)> = vec![
+        (
+            "no reason",
+            "/api/v1/audit-marks",
+            with(json!({"valid": false, "reason": " "})),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "no validity",
+            "/api/v1/audit-marks",
+            with(json!({"reason": "复核"})),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "value not stored",
+            "/api/v1/audit-marks",
+            with(json!({"valid": false, "reason": "复核", "time": "2020-01-01T00:00"})),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unknown site",
+            "/api/v1/audit-marks",
+            with(json!({"valid": false, "reason": "复核", "site": "NOPE"})),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "bad period",
+            "/api/v1/audit-marks",
+            with(json!({"valid": false, "reason": "复核", "period": "week"})),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "no field",
+            "/api/v1/audit-marks",
+            json!({"site": air, "valid": false, "reason": "复核"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unmark without a mark",
+            "/api/v1/audit-marks/unmark",
+            with(json!({"reason": "复核"})),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (what, u, b, want) in marks {
+        let (s, v, _) = call(&e.app, "POST", u, Some(&mon), Some(b)).await;
+        assert_eq!(s, want, "{what}: {v}");
+        seen.push((what, chinese_error(what, s, &v)));
+    }
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/audit-marks",
+        Some(&enf),
+        Some(with(json!({"valid": false, "reason": "x"}))),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    seen.push((
+        "enforcement marks",
+        chinese_error("enforcement marks", s, &v),
+    ));
+    for (what, q) in [
+        ("bad from", "/api/v1/values?from=昨天"),
+        (
+            "too long a range",
+            "/api/v1/values?from=2024-01-01&to=2026-01-01",
+        ),
+        ("bad period", "/api/v1/values?period=week"),
+        ("bad page", "/api/v1/values?per_page=many"),
+        ("findings: bad kind", "/api/v1/quality-findings?kind=weird"),
+        ("findings: bad to", "/api/v1/quality-findings?to=later"),
+        ("bad format", "/api/v1/devices?format=pdf"),
+        (
+            "report: bad month",
+            "/api/v1/reports/water?year=2026&month=13",
+        ),
+        ("alarms: bad status", "/api/v1/alarms?status=lost"),
+    ] {
+        let (s, v, _) = call(&e.app, "GET", q, Some(&mon), None).await;
+        seen.push((what, chinese_error(what, s, &v)));
+    }
+
+    // 规划指标: the entry form (the issue's "保存失败:422": a value typed as text).
+    let code = e.state.profile.indicators[0].code.clone();
+    let entries = format!("/api/v1/indicators/{code}/entries");
+    for (what, b) in [
+        (
+            "value as text",
+            json!({"year": 2025, "value": "", "source": "统计局"}),
+        ),
+        (
+            "no source",
+            json!({"year": 2025, "value": 1.0, "source": " "}),
+        ),
+        (
+            "year out of range",
+            json!({"year": 1990, "value": 1.0, "source": "统计局"}),
+        ),
+        ("year missing", json!({"value": 1.0, "source": "统计局"})),
+    ] {
+        let (s, v, _) = call(&e.app, "POST", &entries, Some(&plan), Some(b)).await;
+        seen.push((what, chinese_error(what, s, &v)));
+    }
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/indicators/NOPE/entries",
+        Some(&plan),
+        Some(json!({"year": 2025, "value": 1.0, "source": "统计局"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    seen.push((
+        "unknown indicator",
+        chinese_error("unknown indicator", s, &v),
+    ));
+
+    // 设备: a back-fill to a device that is not connected, to one that does not exist.
+    let cmd =
+        json!({"cn": "2061", "cp": {"BeginTime": "20261201000000", "EndTime": "20261201060000"}});
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/devices/MN-AIR/commands",
+        Some(&mon),
+        Some(cmd.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let m = chinese_error("device offline", s, &v);
+    assert!(m.contains("MN-AIR") && m.contains("未连接"), "{m}");
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/devices/MN-NONE/commands",
+        Some(&mon),
+        Some(cmd),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    seen.push(("unknown device", chinese_error("unknown device", s, &v)));
+    let (s, v, _) = call(
+        &e.app,
+        "POST",
+        "/api/v1/devices/MN-AIR/commands",
+        Some(&mon),
+        Some(json!({"cn": "2061", "cp": {"BeginTime": [1]}})),
+    )
+    .await;
+    seen.push(("bad command parameter", chinese_error("bad cp", s, &v)));
+    eprintln!("{seen:#?}");
+}
+
+/// XLSX downloads hold numbers as numbers and Beijing times as dates (read back with
+/// calamine), codes in Chinese; the Chinese CSV is the same table as text.
+#[tokio::test]
+async fn xlsx_cells_are_numbers_and_dates() {
+    use calamine::{Data, DataType as _};
+    let e = env();
+    let c = login(&e.app, "mon").await;
+    let site = e.state.profile.enterprises[0].outlets[0].code.clone();
+    raise(e._dir.path(), &site, auth::now_ms() - 3_600_000);
+    let col = |range: &calamine::Range<Data>, name: &str| -> usize {
+        (0..range.width())
+            .find(|c| range.get_value((0, *c as u32)).map(|v| v.to_string()) == Some(name.into()))
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    // 监测数据: the value a device sent as text "12.0" is a number, its time a date.
+    let (_, _, body) = call_raw(
+        &e.app,
+        "/api/v1/values?pollutant=a34004&period=hour&format=xlsx",
+        &c,
+    )
+    .await;
+    let (_, r) = first_sheet(body);
+    let (v, t) = (col(&r, "数值"), col(&r, "数据时间"));
+    assert_eq!(r.get_value((1, v as u32)), Some(&Data::Float(12.0)));
+    let when = r.get_value((1, t as u32)).unwrap();
+    assert!(when.is_datetime(), "{when:?}");
+    let expect = model::to_beijing(auth::now_ms() / 1000 - 3600);
+    // Excel's serial date: days since 1899-12-30, the Beijing wall-clock time.
+    let serial = when.get_datetime().unwrap().as_f64();
+    let t = auth::now_ms() / 1000 - 3600;
+    let want = (t + 8 * 3600) as f64 / 86_400.0 + 25_569.0;
+    assert!((serial - want).abs() < 1.0 / 1440.0, "{serial} vs {want}");
+    let p = col(&r, "时段");
+    assert_eq!(r.get_value((1, p as u32)).unwrap().to_string(), "小时值");
+    // 告警: first/last seen are dates, value and count numbers, codes in Chinese, no code
+    // column beside its Chinese twin.
+    let (_, h, body) = call_raw(&e.app, "/api/v1/alarms?status=all&format=xlsx", &c).await;
+    assert!(h[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("filename*=UTF-8''%E5%91%8A%E8%AD%A6.xlsx"));
+    let (_, r) = first_sheet(body);
+    assert!(r
+        .get_value((1, col(&r, "首次发生") as u32))
+        .unwrap()
+        .is_datetime());
+    assert_eq!(
+        r.get_value((1, col(&r, "触发值") as u32)),
+        Some(&Data::Float(120.0))
+    );
+    assert_eq!(
+        r.get_value((1, col(&r, "告警规则") as u32))
+            .unwrap()
+            .to_string(),
+        "超标"
+    );
+    assert_eq!(
+        r.get_value((1, col(&r, "级别") as u32))
+            .unwrap()
+            .to_string(),
+        "严重"
+    );
+    assert_eq!(
+        r.get_value((1, col(&r, "状态") as u32))
+            .unwrap()
+            .to_string(),
+        "新告警"
+    );
+    let headers: Vec<String> = (0..r.width())
+        .map(|i| r.get_value((0, i as u32)).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        headers.iter().filter(|h| h.as_str() == "级别").count(),
+        1,
+        "{headers:?}"
+    );
+    // 点位: kinds in Chinese (drinking_water → 饮用水水源地), coordinates numbers.
+    let (_, _, body) = call_raw(&e.app, "/api/v1/sites?format=xlsx&per_page=10000", &c).await;
+    let (_, r) = first_sheet(body);
+    let k = col(&r, "点位类型");
+    let kinds: std::collections::BTreeSet<String> = (1..r.height())
+        .map(|i| r.get_value((i as u32, k as u32)).unwrap().to_string())
+        .collect();
+    assert!(
+        kinds.contains("饮用水水源地") && kinds.contains("空气站"),
+        "{kinds:?}"
+    );
+    assert!(!kinds.iter().any(|x| x.is_ascii()), "{kinds:?}");
+    assert!(matches!(
+        r.get_value((1, col(&r, "经度") as u32)),
+        Some(Data::Float(_))
+    ));
+    // The air report: GB 3095's zone is 环境空气功能区 二类区, not 声环境功能区 class2.
+    let (_, _, body) = call_raw(&e.app, "/api/v1/air?year=2026&format=xlsx", &c).await;
+    use calamine::Reader as _;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(body)).unwrap();
+    let r = wb.worksheet_range("概要").unwrap();
+    let zone = (1..r.height())
+        .find(|i| {
+            r.get_value((*i as u32, 0))
+                .unwrap()
+                .to_string()
+                .ends_with("功能区")
+        })
+        .map(|i| {
+            (
+                r.get_value((i as u32, 0)).unwrap().to_string(),
+                r.get_value((i as u32, 1)).unwrap().to_string(),
+            )
+        });
+    assert_eq!(
+        zone,
+        Some(("全县·达标评价·环境空气功能区".into(), "二类区".into()))
+    );
+    // The Chinese CSV says the same as the workbook: times as 2026-12-04 11:00.
+    let (_, csv, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/values?pollutant=a34004&period=hour&format=csv",
+        Some(&c),
+        None,
+    )
+    .await;
+    let csv = csv.as_str().unwrap();
+    let when = expect.format("%Y-%m-%d %H:%M:%S").to_string();
+    assert!(csv.contains(&format!(",小时值,{when},12.0,N,是,")), "{csv}");
+    assert!(!csv.contains("+08:00") && csv.contains("小时值"), "{csv}");
+}
+
+/// `GET /devices` pages and searches like the other tables, the counts over every match.
+#[tokio::test]
+async fn devices_page_and_search() {
+    let e = env();
+    let c = login(&e.app, "mon").await;
+    let (s, all, _) = call(&e.app, "GET", "/api/v1/devices", Some(&c), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(all["total"], 3);
+    assert_eq!(
+        (all["page"].clone(), all["per_page"].clone()),
+        (json!(1), json!(100))
+    );
+    assert_eq!(all["online_count"], 0);
+    assert_eq!(all["offline_count"], 3);
+    let (_, p2, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/devices?per_page=2&page=2",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(p2["total"], 3);
+    assert_eq!(p2["items"].as_array().unwrap().len(), 1);
+    assert_eq!(p2["items"][0], all["items"][2]);
+    // Search by MN part (any case), by the site's Chinese name, by words together.
+    let (_, q, _) = call(&e.app, "GET", "/api/v1/devices?q=mn-ent", Some(&c), None).await;
+    assert_eq!(q["total"], 2, "{q}");
+    let air = e
+        .state
+        .profile
+        .sites_by_kind(profile::SiteKind::Air)
+        .next()
+        .unwrap()
+        .clone();
+    let uri = format!("/api/v1/devices?q={}", urlencode(&air.name));
+    let (_, q, _) = call(&e.app, "GET", &uri, Some(&c), None).await;
+    assert_eq!(q["total"], 1, "{q}");
+    assert_eq!(q["items"][0]["mn"], "MN-AIR");
+    assert_eq!(q["items"][0]["site_name"], air.name.as_str());
+    let (_, q, _) = call(&e.app, "GET", "/api/v1/devices?q=MN%20AIR", Some(&c), None).await;
+    assert_eq!(q["total"], 1, "{q}");
+    let (_, q, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/devices?kind=flue_gas",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(q["total"], 2, "{q}");
+    let (_, q, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/devices?q=nothing-like-this",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (q["total"].clone(), q["offline_count"].clone()),
+        (json!(0), json!(0))
+    );
+    // The enterprise's search stays inside its scope.
+    let ent = login(&e.app, "ent").await;
+    let (_, q, _) = call(&e.app, "GET", "/api/v1/devices?q=MN", Some(&ent), None).await;
+    assert_eq!(q["total"], 1, "{q}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
