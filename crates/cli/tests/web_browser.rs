@@ -579,6 +579,10 @@ fn web_ui_in_headless_chromium() {
         "online devices",
         "document.querySelector('#dev-table td.on')",
     );
+    // Back-fill from an online device: select it, its detail and back-fill follow the row.
+    let online_mn = d.js("const tr = document.querySelector('#dev-table td.on').closest('tr'); tr.click(); return tr.dataset.id;");
+    let online_mn = online_mn.as_str().unwrap().to_string();
+    d.wait("online device selected", &format!("document.getElementById('cmd-mn').value === '{online_mn}' && !document.getElementById('cmd-send').disabled && document.getElementById('dev-detail').textContent.includes('{online_mn}')"));
     d.click("#cmd-send");
     d.wait(
         "command sent",
