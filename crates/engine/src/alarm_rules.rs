@@ -584,6 +584,7 @@ impl AlarmEngine {
     }
 
     fn exceedance_input(
+        &self,
         l: &OutletLimit,
         m: &Measurement,
         severity: Severity,
@@ -651,7 +652,7 @@ impl AlarmEngine {
         {
             return Ok(());
         }
-        let input = Self::exceedance_input(l, m, severity, detail, time);
+        let input = self.exceedance_input(l, m, severity, detail, time);
         let end_ms = at_ms + 3_600_000;
         match near.iter().find(|a| a.active).or(near.first()) {
             Some(a) if a.active => {
@@ -702,7 +703,7 @@ impl AlarmEngine {
                     .iter()
                     .any(|a| a.first_seen_ms <= at_ms && at_ms <= a.last_seen_ms);
             if !counted {
-                let input = Self::exceedance_input(l, m, severity, detail, time);
+                let input = self.exceedance_input(l, m, severity, detail, time);
                 if late {
                     alarms.raise_late(input)?;
                 } else {
