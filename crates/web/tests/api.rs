@@ -3226,10 +3226,19 @@ async fn xlsx_cells_are_numbers_and_dates() {
     assert_eq!(r.get_value((1, v as u32)), Some(&Data::Float(12.0)));
     let when = r.get_value((1, t as u32)).unwrap();
     assert!(when.is_datetime(), "{when:?}");
-    let expect = model::to_beijing(auth::now_ms() / 1000 - 3600);
+    // The value's time as the JSON has it.
+    let (_, js, _) = call(
+        &e.app,
+        "GET",
+        "/api/v1/values?pollutant=a34004&period=hour",
+        Some(&c),
+        None,
+    )
+    .await;
+    let t = model::parse_user_time(js["items"][0]["time"].as_str().unwrap()).unwrap();
+    let expect = model::to_beijing(t);
     // Excel's serial date: days since 1899-12-30, the Beijing wall-clock time.
     let serial = when.get_datetime().unwrap().as_f64();
-    let t = auth::now_ms() / 1000 - 3600;
     let want = (t + 8 * 3600) as f64 / 86_400.0 + 25_569.0;
     assert!((serial - want).abs() < 1.0 / 1440.0, "{serial} vs {want}");
     let p = col(&r, "时段");
