@@ -716,7 +716,7 @@ pub async fn device(
     let refusals = s.gateway.metrics().device_refusals.get(&mn);
     let online = s.gateway.connected().binary_search(&mn).is_ok();
     Ok(Json(json!({
-        "mn": d.mn, "site": d.site, "site_name": s.profile.site(&d.site).map(|x| x.name.clone()),
+        "mn": d.mn, "site": d.site, "site_name": s.fleet.iter().find(|x| x.code == d.site).map(|x| x.name.clone()),
         "kind": d.kind, "name": d.name, "protocol": d.protocol,
         "online": online,
         "last_seen": st.as_ref().and_then(|x| x.last_seen_ms).map(|ms| model::format_beijing(ms.div_euclid(1000))),

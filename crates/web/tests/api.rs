@@ -3402,6 +3402,28 @@ async fn devices_page_and_search() {
         (q["total"].clone(), q["offline_count"].clone()),
         (json!(0), json!(0))
     );
+    // A restaurant's monitor is named after the restaurant (the fleet, not only the profile's
+    // sites), in the list and in its detail.
+    let fume = e
+        .state
+        .fleet
+        .iter()
+        .find(|x| x.kind == profile::SiteKind::Fume)
+        .unwrap()
+        .clone();
+    SqliteStore::open(e._dir.path())
+        .unwrap()
+        .put_device(&model::Device::new(
+            "MN-FUME",
+            "123456",
+            &fume.code,
+            model::DeviceKind::Fume,
+        ))
+        .unwrap();
+    let (_, one, _) = call(&e.app, "GET", "/api/v1/devices/MN-FUME", Some(&c), None).await;
+    assert_eq!(one["site_name"], fume.name.as_str(), "{one}");
+    let (_, q, _) = call(&e.app, "GET", "/api/v1/devices?kind=fume", Some(&c), None).await;
+    assert_eq!(q["items"][0]["site_name"], fume.name.as_str(), "{q}");
     // The enterprise's search stays inside its scope.
     let ent = login(&e.app, "ent").await;
     let (_, q, _) = call(&e.app, "GET", "/api/v1/devices?q=MN", Some(&ent), None).await;
