@@ -454,7 +454,7 @@ const QS = (() => {
         const code = $('ind-code').value;
         try {
           await api(`/api/v1/indicators/${encodeURIComponent(code)}/entries`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ year: Number($('ind-y').value), value: Number($('ind-value').value), source: $('ind-source').value,
+            body: JSON.stringify({ year: Number($('ind-y').value), value: $('ind-value').value.trim() === '' ? null : Number($('ind-value').value), source: $('ind-source').value,
               evidence: $('ind-evidence').value, target: $('ind-target').checked }) });
           $('ind-msg').textContent = '已保存';
           await load(); await showEntries(code);

@@ -81,6 +81,7 @@ const ALARM_COLS: &[&str] = &[
     "peak",
     "limit",
     "assignee",
+    "assignee_name",
     "deadline",
     "overdue",
     "title",

@@ -536,7 +536,8 @@ pub fn value_cn(key: &str, v: &str) -> Option<&'static str> {
             "single_section" => "单一断面",
             _ => return None,
         },
-        "registered" | "online" => return None,
+        // An HJ 212 code under 污染物 (the alarms' pollutant) by its name.
+        "pollutant" => standards::codes::name_cn(v)?,
         _ => return None,
     })
 }
@@ -769,10 +770,12 @@ fn too_many(rows: usize) -> ApiError {
 
 /// The columns a user download shows: a code column is left out when its Chinese twin
 /// (`severity` beside `severity_cn`) is there.
+/// The assignee's code likewise beside its name (a town code means nothing to a reader).
 pub fn user_columns<'a>(columns: &[&'a str]) -> Vec<&'a str> {
     columns
         .iter()
         .filter(|c| !columns.contains(&format!("{c}_cn").as_str()))
+        .filter(|c| !(**c == "assignee" && columns.contains(&"assignee_name")))
         .copied()
         .collect()
 }
@@ -1102,6 +1105,10 @@ mod tests {
             Cell::Text("饮用水水源地".into())
         );
         assert_eq!(cell("zone", &json!("class2")), Cell::Text("二类区".into()));
+        assert_eq!(
+            cell("pollutant", &json!("w01018")),
+            Cell::Text("化学需氧量".into())
+        );
         assert_eq!(
             cell("last_seen", &json!("2026-12-04T11:00:00+08:00")).text(),
             "2026-12-04 11:00"

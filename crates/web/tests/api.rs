@@ -3277,6 +3277,12 @@ async fn xlsx_cells_are_numbers_and_dates() {
             .to_string(),
         "新告警"
     );
+    assert_eq!(
+        r.get_value((1, col(&r, "污染物") as u32))
+            .unwrap()
+            .to_string(),
+        "颗粒物(烟尘)"
+    );
     let headers: Vec<String> = (0..r.width())
         .map(|i| r.get_value((0, i as u32)).unwrap().to_string())
         .collect();
