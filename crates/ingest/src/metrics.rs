@@ -268,6 +268,11 @@ pub struct Metrics {
     /// Committed batches not handed to the engines because derivation was behind (the
     /// engines' catch-up derives them from the store).
     pub derive_skipped: AtomicU64,
+    /// Catch-ups the derive thread ran because batches were left to them, and their time.
+    pub derive_catchups: AtomicU64,
+    pub derive_catchup_ms: AtomicU64,
+    /// Committed packets waiting for the engines.
+    pub derive_pending: AtomicI64,
     pub commit_latency: Histogram,
     /// Time from a packet's arrival to its ack being handed to the socket.
     pub ack_latency: Histogram,
@@ -442,6 +447,18 @@ impl Metrics {
             "counter",
         );
         gauge(
+            "qingshan_derive_catchups_total",
+            "Catch-ups the engines ran from the store after intake outran derivation.",
+            self.derive_catchups.load(Relaxed) as i64,
+            "counter",
+        );
+        gauge(
+            "qingshan_derive_pending_packets",
+            "Committed packets waiting for the engines (bounded by the derive queue).",
+            self.derive_pending.load(Relaxed),
+            "gauge",
+        );
+        gauge(
             "qingshan_refusal_devices_dropped_total",
             "MNs dropped from the per-device refusal counts to keep them bounded.",
             self.device_refusals.dropped.load(Relaxed) as i64,
@@ -605,6 +622,13 @@ impl Metrics {
                 self.deviation_count(*d)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP qingshan_derive_catchup_seconds_total Time the engines spent in those catch-ups.\n\
+             # TYPE qingshan_derive_catchup_seconds_total counter\n\
+             qingshan_derive_catchup_seconds_total {}",
+            self.derive_catchup_ms.load(Relaxed) as f64 / 1000.0
+        );
         self.commit_latency
             .render(&mut out, "qingshan_commit_seconds", "Group commit latency.");
         self.ack_latency.render(

@@ -7,7 +7,7 @@
 //! never memory.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use store::{IntakePacket, Store};
@@ -46,6 +46,11 @@ pub struct WriterConfig {
     pub queue: usize,
     /// Most packets committed in one transaction.
     pub max_batch: usize,
+    /// Committed packets that may wait for the engines (the hand-off to the `derive` thread),
+    /// however many commits they came in. Under a steady load commits are small; bounding by
+    /// packets rather than batches lets derivation take many of them in one go instead of
+    /// falling back to a catch-up after a few.
+    pub derive_queue: usize,
 }
 
 impl Default for WriterConfig {
@@ -53,6 +58,7 @@ impl Default for WriterConfig {
         WriterConfig {
             queue: 16_384,
             max_batch: 8_192,
+            derive_queue: 16_384,
         }
     }
 }
@@ -152,6 +158,111 @@ impl From<Vec<CommitObserver>> for Derivation {
     }
 }
 
+/// Committed packets on their way to the `derive` thread: one queue bounded by packets (not by
+/// commits), taken whole by the derive thread.
+struct Handoff {
+    state: Mutex<HandoffState>,
+    /// Signalled when packets arrive, the writer stops, or the derive thread took packets.
+    changed: Condvar,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct HandoffState {
+    packets: Vec<IntakePacket>,
+    /// Lossy mode: a batch was dropped since the derive thread last took the queue. While set
+    /// the writer drops every batch, so that no later batch can move a watermark past a
+    /// dropped one; the derive thread takes the flag with the queue and catches up.
+    behind: bool,
+    closed: bool,
+}
+
+impl Handoff {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HandoffState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a committed batch. Lossy: drops it (returns false) when the queue has no room or
+    /// is behind; otherwise waits for room.
+    fn put(&self, batch: Vec<IntakePacket>, lossy: bool, m: &Metrics) -> bool {
+        let mut s = self.lock();
+        let full = |s: &HandoffState| {
+            !s.packets.is_empty() && s.packets.len() + batch.len() > self.capacity
+        };
+        if lossy {
+            if s.behind || full(&s) {
+                s.behind = true;
+                self.changed.notify_all();
+                return false;
+            }
+        } else {
+            while full(&s) {
+                s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        if s.packets.is_empty() {
+            s.packets = batch;
+        } else {
+            s.packets.extend(batch);
+        }
+        m.derive_pending.store(s.packets.len() as i64, Relaxed);
+        self.changed.notify_all();
+        true
+    }
+
+    /// Everything queued and whether batches were dropped before it; `None` once the writer
+    /// stopped and nothing is left.
+    fn take(&self, m: &Metrics) -> Option<(Vec<IntakePacket>, bool)> {
+        let mut s = self.lock();
+        loop {
+            if !s.packets.is_empty() || s.behind {
+                let packets = std::mem::take(&mut s.packets);
+                let behind = std::mem::take(&mut s.behind);
+                m.derive_pending.store(0, Relaxed);
+                self.changed.notify_all();
+                return Some((packets, behind));
+            }
+            if s.closed {
+                return None;
+            }
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+}
+
+/// The catch-ups after intake outran derivation: counted on /metrics and logged at most once
+/// a minute (under a sustained overload they would otherwise log every few seconds).
+struct CatchUpLog {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl CatchUpLog {
+    fn record(&mut self, m: &Metrics, elapsed: std::time::Duration) {
+        m.derive_catchups.fetch_add(1, Relaxed);
+        m.derive_catchup_ms
+            .fetch_add(elapsed.as_millis() as u64, Relaxed);
+        self.unlogged += 1;
+        if self
+            .last
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60))
+        {
+            tracing::info!(
+                catch_ups = self.unlogged,
+                elapsed_ms = elapsed.as_millis() as u64,
+                "derived tables caught up after intake outran them (qingshan_derive_catchups_total)"
+            );
+            self.last = Some(Instant::now());
+            self.unlogged = 0;
+        }
+    }
+}
+
 /// Starts the writer thread over `store`.
 pub fn spawn_writer(
     mut store: Box<dyn Store>,
@@ -164,66 +275,59 @@ pub fn spawn_writer(
         mut catch_up,
     } = derivation.into();
     let lossy = catch_up.is_some();
-    // Set by the writer when it dropped a batch; cleared by the derive thread right before
-    // it catches up. While set, the writer drops every batch, so that no later batch can
-    // move a watermark past a dropped one.
-    let behind = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let behind_w = behind.clone();
-    // Observers (the engines' derived tables) run on their own thread, handed each committed
-    // batch by move, so their cost never delays a commit or an ack.
-    let derive: Option<(
-        std::sync::mpsc::SyncSender<Vec<IntakePacket>>,
-        std::thread::JoinHandle<()>,
-    )> = (!observers.is_empty()).then(|| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<IntakePacket>>(4);
-        let join = std::thread::Builder::new()
-            .name("derive".into())
-            .spawn(move || {
-                lower_priority();
-                while let Ok(mut batch) = rx.recv() {
-                    // When derivation is behind, take everything already committed in one
-                    // go: engines recompute per touched key, so fewer, larger batches cost
-                    // less than many small ones.
-                    while batch.len() < 16_384 {
-                        match rx.try_recv() {
-                            Ok(more) => batch.extend(more),
-                            Err(_) => break,
-                        }
-                    }
-                    for (i, o) in observers.iter_mut().enumerate() {
-                        // One engine's bug must not stop the others (or intake): report it;
-                        // that engine's next catch-up repairs what it missed.
-                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| o(&batch)));
-                        if r.is_err() {
-                            tracing::error!(observer = i, packets = batch.len(), "a commit observer panicked; its derived table misses this batch until its next catch-up");
-                        }
-                    }
-                    if let Some(c) = catch_up.as_mut() {
-                        if behind.load(Relaxed) {
-                            // Batches still queued predate the dropped ones: the catch-up
-                            // covers them too.
-                            while rx.try_recv().is_ok() {}
-                            behind.store(false, Relaxed);
-                            let started = Instant::now();
-                            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *c)).is_err() {
-                                tracing::error!("the derived tables' catch-up panicked");
+    // Observers (the engines' derived tables) run on their own thread, handed the committed
+    // packets by move, so their cost never delays a commit or an ack.
+    let derive: Option<(Arc<Handoff>, std::thread::JoinHandle<()>)> =
+        (!observers.is_empty()).then(|| {
+            let handoff = Arc::new(Handoff {
+                state: Mutex::new(HandoffState::default()),
+                changed: Condvar::new(),
+                capacity: cfg.derive_queue.max(1),
+            });
+            let h = handoff.clone();
+            let m = metrics.clone();
+            let join = std::thread::Builder::new()
+                .name("derive".into())
+                .spawn(move || {
+                    lower_priority();
+                    let mut log = CatchUpLog {
+                        last: None,
+                        unlogged: 0,
+                    };
+                    // Everything committed since the last turn, in one go: engines recompute
+                    // per touched key, so fewer, larger batches cost less than many small ones.
+                    while let Some((batch, behind)) = h.take(&m) {
+                        match catch_up.as_mut() {
+                            // Batches were dropped after these: the catch-up derives them
+                            // all from the store.
+                            Some(c) if behind => {
+                                let started = Instant::now();
+                                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *c))
+                                    .is_err()
+                                {
+                                    tracing::error!("the derived tables' catch-up panicked");
+                                }
+                                log.record(&m, started.elapsed());
+                                release_free_memory();
                             }
-                            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "derived tables caught up after intake outran them");
+                            _ => {
+                                for (i, o) in observers.iter_mut().enumerate() {
+                                    // One engine's bug must not stop the others (or intake):
+                                    // report it; that engine's next catch-up repairs it.
+                                    let r = std::panic::catch_unwind(
+                                        std::panic::AssertUnwindSafe(|| o(&batch)),
+                                    );
+                                    if r.is_err() {
+                                        tracing::error!(observer = i, packets = batch.len(), "a commit observer panicked; its derived table misses this batch until its next catch-up");
+                                    }
+                                }
+                            }
                         }
                     }
-                }
-                // Shutting down: derive what was dropped since the last catch-up.
-                if let Some(c) = catch_up.as_mut() {
-                    if behind.load(Relaxed)
-                        && std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *c)).is_err()
-                    {
-                        tracing::error!("the derived tables' catch-up panicked");
-                    }
-                }
-            })
-            .expect("spawn derive thread");
-        (tx, join)
-    });
+                })
+                .expect("spawn derive thread");
+            (handoff, join)
+        });
     let (tx, mut rx) = mpsc::channel::<WriteOp>(cfg.queue.max(1));
     metrics.queue_capacity.store(cfg.queue as i64, Relaxed);
     let m = metrics.clone();
@@ -276,7 +380,7 @@ pub fn spawn_writer(
                         for w in waiters.drain(..).flatten() {
                             let _ = w.send(true);
                         }
-                        if let Some((tx, _)) = &derive {
+                        if let Some((handoff, _)) = &derive {
                             let mut batch = std::mem::replace(
                                 &mut packets,
                                 Vec::with_capacity(cfg.max_batch),
@@ -285,16 +389,7 @@ pub fn spawn_writer(
                             for p in batch.iter_mut() {
                                 p.raw = Vec::new();
                             }
-                            if !lossy {
-                                let _ = tx.send(batch);
-                            } else if behind_w.load(Relaxed) {
-                                // `behind` is only set when the queue was full, i.e. while
-                                // the derive thread is busy: it sees the flag after its batch.
-                                m.derive_skipped.fetch_add(1, Relaxed);
-                            } else if let Err(std::sync::mpsc::TrySendError::Full(_)) =
-                                tx.try_send(batch)
-                            {
-                                behind_w.store(true, Relaxed);
+                            if !handoff.put(batch, lossy, &m) {
                                 m.derive_skipped.fetch_add(1, Relaxed);
                             }
                         }
@@ -310,13 +405,24 @@ pub fn spawn_writer(
                 packets.clear();
             }
             // Queue drained and closed: let derivation finish what was committed.
-            if let Some((tx, join)) = derive {
-                drop(tx);
+            if let Some((handoff, join)) = derive {
+                handoff.close();
                 let _ = join.join();
             }
         })
         .expect("spawn writer thread");
     (WriterHandle { tx, metrics }, join)
+}
+
+/// A catch-up reads every key that arrived since its watermark (millions after a history
+/// replay); once it is done, give the freed heap back to the OS instead of keeping the peak
+/// as resident memory for good.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Derivation runs at a lower CPU priority than intake (nice +10 for this thread): on a small

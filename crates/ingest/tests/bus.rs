@@ -117,6 +117,7 @@ fn writer_over(
         WriterConfig {
             queue: 512,
             max_batch: 256,
+            ..WriterConfig::default()
         },
         metrics.clone(),
         Vec::new(),

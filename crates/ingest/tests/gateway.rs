@@ -47,6 +47,7 @@ async fn start(devices: Vec<Device>, cfg: GatewayConfig) -> Harness {
         WriterConfig {
             queue: 256,
             max_batch: 128,
+            ..WriterConfig::default()
         },
         metrics.clone(),
         Vec::new(),

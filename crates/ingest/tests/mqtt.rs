@@ -187,6 +187,7 @@ async fn start(devices: &[Device], prefix: &str, client_id: &str, grace: Duratio
         WriterConfig {
             queue: 256,
             max_batch: 128,
+            ..WriterConfig::default()
         },
         metrics.clone(),
         Vec::new(),

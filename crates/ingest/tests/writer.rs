@@ -31,6 +31,7 @@ async fn observers_see_every_committed_packet_in_order() {
         WriterConfig {
             queue: 64,
             max_batch: 16,
+            ..WriterConfig::default()
         },
         Arc::new(Metrics::default()),
         vec![observer],
@@ -71,6 +72,7 @@ async fn a_panicking_observer_does_not_stop_the_others() {
         WriterConfig {
             queue: 8,
             max_batch: 4,
+            ..WriterConfig::default()
         },
         Arc::new(Metrics::default()),
         vec![bad, good],
@@ -129,6 +131,7 @@ async fn lossy_derivation_is_repaired_by_catch_up() {
         WriterConfig {
             queue: 16,
             max_batch: 2,
+            derive_queue: 4,
         },
         metrics.clone(),
         ingest::Derivation {
@@ -191,6 +194,7 @@ async fn catch_up_runs_when_intake_goes_quiet() {
         WriterConfig {
             queue: 64,
             max_batch: 1,
+            derive_queue: 4,
         },
         metrics.clone(),
         ingest::Derivation {
@@ -232,4 +236,85 @@ async fn catch_up_runs_when_intake_goes_quiet() {
     tokio::task::spawn_blocking(move || thread.join().unwrap())
         .await
         .unwrap();
+}
+
+/// Many small commits (a live fleet: each commit holds a packet or two) and observers slower
+/// than one commit: the derive queue, bounded by packets, holds them, and the derive thread
+/// takes them in a few large turns — nothing is left to a catch-up (the demo fleet used to
+/// drop batches every few seconds once four commits were waiting).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_commits_wait_for_a_slow_observer_without_catch_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SqliteOptions {
+        fsync: false,
+        cache_mib: 8,
+    };
+    let store = SqliteStore::open_with(dir.path(), &opts).unwrap();
+    let observed: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let catch_ups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (o2, c2, n2) = (observed.clone(), calls.clone(), catch_ups.clone());
+    let slow: ingest::CommitObserver = Box::new(move |batch: &[IntakePacket]| {
+        c2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        o2.lock()
+            .unwrap()
+            .extend(batch.iter().map(|p| p.received_ms));
+    });
+    let metrics = Arc::new(Metrics::default());
+    let (writer, thread) = spawn_writer(
+        Box::new(store),
+        WriterConfig {
+            queue: 64,
+            max_batch: 1,
+            ..WriterConfig::default()
+        },
+        metrics.clone(),
+        ingest::Derivation {
+            observers: vec![slow],
+            catch_up: Some(Box::new(move || {
+                n2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })),
+        },
+    );
+    let mut acks = Vec::new();
+    for k in 0..300 {
+        let p = IntakePacket {
+            received_ms: k,
+            mn: "MN".into(),
+            cn: "2011".into(),
+            ..IntakePacket::default()
+        };
+        acks.push(writer.submit(p).await.unwrap());
+    }
+    for a in acks {
+        assert!(a.await.unwrap());
+    }
+    drop(writer);
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    let m = &metrics;
+    assert_eq!(
+        m.derive_skipped.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert_eq!(catch_ups.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(
+        m.derive_catchups.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert!(m.commit_batches.load(std::sync::atomic::Ordering::Relaxed) >= 300);
+    let mut seen = observed.lock().unwrap().clone();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (0..300).collect::<Vec<i64>>(),
+        "every packet observed once"
+    );
+    let turns = calls.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        turns < 300,
+        "commits were taken together ({turns} observer turns)"
+    );
 }
