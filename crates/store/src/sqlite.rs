@@ -144,6 +144,9 @@ CREATE TABLE IF NOT EXISTS measurements(
     received_ms INTEGER NOT NULL,
     PRIMARY KEY(series, time)
 ) WITHOUT ROWID;
+-- The engines' catch-up reads what arrived since its watermark (`received_since`): without
+-- this every catch-up scanned the whole table.
+CREATE INDEX IF NOT EXISTS measurements_received ON measurements(received_ms);
 CREATE TABLE IF NOT EXISTS archive(
     id INTEGER PRIMARY KEY,
     first_ms INTEGER NOT NULL,
@@ -274,6 +277,9 @@ impl SqliteStore {
         )?;
         conn.pragma_update(None, "cache_size", -(i64::from(opts.cache_mib) * 1024))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // While the engines read, a checkpoint cannot rewind the WAL and it grows (past 1 GB in
+        // a 30-day demo replay); once a checkpoint does rewind it, cut it back to this size.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.execute_batch(SCHEMA)?;
         for domain in crate::DOMAIN_SCHEMAS {
@@ -815,12 +821,19 @@ impl Store for SqliteStore {
     }
 
     fn received_since(&self, period: Period, since_ms: i64) -> Result<Vec<ReceivedKey>> {
-        let mut st = self.conn.prepare(
+        // Since a watermark: the rows that arrived after it, through the index (the planner
+        // would rather scan the table in key order than sort). Everything: the table, in order.
+        let mut st = self.conn.prepare_cached(if since_ms == i64::MIN {
             "SELECT s.site, s.code, s.field, m.time, m.received_ms
              FROM measurements m JOIN series s ON s.id = m.series
              WHERE s.period = ?1 AND m.received_ms >= ?2
-             ORDER BY m.series, m.time",
-        )?;
+             ORDER BY m.series, m.time"
+        } else {
+            "SELECT s.site, s.code, s.field, m.time, m.received_ms
+             FROM measurements m INDEXED BY measurements_received JOIN series s ON s.id = m.series
+             WHERE s.period = ?1 AND m.received_ms >= ?2
+             ORDER BY m.series, m.time"
+        })?;
         let rows = st.query_map(params![period.id(), since_ms], |r| {
             Ok(ReceivedKey {
                 site: r.get(0)?,
