@@ -57,6 +57,13 @@ pub const INVALIDATING: [&str; 4] = ["zero", "constant", "out_of_range", "negati
 /// Watermark of the quality tables (newest `received_ms` processed by catch-up).
 pub const WATERMARK: &str = "quality.received_ms";
 
+/// A (site, day) that only real-time values touched is re-evaluated once its oldest such
+/// value is this old (ms), or sooner with the day's next minute or hour value. Real-time
+/// values feed only the flag and clock-drift findings, but evaluating a day re-reads all of
+/// it: doing that for every real-time packet (each device every 30 s) was most of what the
+/// live demo fleet cost the server.
+pub const RTD_DEFER_MS: i64 = 600_000;
+
 /// Instrument range and zero policy of one code (optionally for one kind of device: the same
 /// code means µg/m³ at an air station and mg/m³ in a stack).
 #[derive(Debug, Clone, PartialEq)]
@@ -393,19 +400,54 @@ impl QualityEngine {
         Ok(out)
     }
 
-    /// A commit observer: recomputes the days each commit touched through its own store handle,
-    /// checks offline devices at most once a minute, and advances the watermark (only once a
-    /// catch-up set it). Errors go to stderr; the next catch-up repairs them.
+    /// A commit observer: recomputes the days each commit touched through its own store handle
+    /// (days touched only by real-time values after [`RTD_DEFER_MS`]), checks offline devices
+    /// at most once a minute, and advances the watermark (only once a catch-up set it, and
+    /// never past a deferred day's first value, so a restart's catch-up still derives it).
+    /// Errors go to stderr; the next catch-up repairs them.
     pub fn observer(self, mut store: Box<dyn QualityStore>) -> Observer {
         let mut last_offline = i64::MIN;
+        // (site, day) → arrival of its oldest real-time value not yet evaluated.
+        let mut deferred: BTreeMap<(String, Date), i64> = BTreeMap::new();
         Box::new(move |packets: &[IntakePacket]| {
-            let touched = self.touched(packets);
-            let r = (|| -> Result<()> {
-                if !touched.is_empty() {
-                    self.update(store.as_mut(), &touched)?;
-                    crate::observe::advance_watermark(store.as_mut(), WATERMARK, packets)?;
+            let now = now_ms();
+            let mut due = BTreeSet::new();
+            for p in packets {
+                for m in &p.values {
+                    if !is_primary(m.period, &m.field) {
+                        continue;
+                    }
+                    let key = (m.site.clone(), hour_start_of(m.time).date);
+                    if m.period == Period::Rtd {
+                        let first = deferred.entry(key).or_insert(p.received_ms);
+                        *first = (*first).min(p.received_ms);
+                    } else {
+                        due.insert(key);
+                    }
                 }
-                let now = now_ms();
+            }
+            deferred.retain(|k, first| {
+                let ripe = now.saturating_sub(*first) >= RTD_DEFER_MS;
+                if ripe {
+                    due.insert(k.clone());
+                }
+                !ripe && !due.contains(k)
+            });
+            let r = (|| -> Result<()> {
+                if !due.is_empty() {
+                    self.update(store.as_mut(), &due)?;
+                }
+                let newest = packets.iter().map(|p| p.received_ms).max();
+                let held = deferred.values().min().map(|first| first - 1);
+                let target = match (newest, held) {
+                    (Some(n), Some(h)) => Some(n.min(h)),
+                    (n, _) => n,
+                };
+                if let (Some(t), Some(w)) = (target, store.watermark(WATERMARK)?) {
+                    if t > w {
+                        store.set_watermark(WATERMARK, t)?;
+                    }
+                }
                 if now.saturating_sub(last_offline) >= 60_000 {
                     last_offline = now;
                     self.check_offline(store.as_mut(), now)?;

@@ -832,4 +832,65 @@ fn offline_finding_counts_only_opening_hours() {
             .len(),
         1
     );
+
+/// Live intake: a day touched only by real-time values waits (they feed only the flag and
+/// clock-drift findings, and evaluating re-reads the whole day) until the day's next minute or
+/// hour value, or `RTD_DEFER_MS`; meanwhile the watermark stays before that real-time value, so
+/// a restart's catch-up still derives it.
+#[test]
+fn observer_defers_days_touched_only_by_real_time_values() {
+    let (dir, mut s) = open();
+    let e = QualityEngine::default();
+    // A catch-up sets the watermark first (the observer only advances one that is set).
+    ingest(&mut s, &e, on_time(), vec![hour(0, "10", "N")]);
+    e.catch_up(&mut s).unwrap();
+    let set = s.watermark(WATERMARK).unwrap().unwrap();
+    let other = SqliteStore::open_with(
+        dir.path(),
+        &SqliteOptions {
+            fsync: false,
+            cache_mib: 16,
+        },
+    )
+    .unwrap();
+    let mut observe = e.observer(Box::new(other));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // An hour that ended before now; its real-time value a minute into it (same day).
+    let h = (now / 1000 - 3600).div_euclid(3600) * 3600;
+    let rtd = [packet(
+        now,
+        vec![mv(PM25, "Rtd", Period::Rtd, h + 60, "12", "D")],
+    )];
+    s.commit(&rtd).unwrap();
+    observe(&rtd);
+    let flags = |s: &SqliteStore| {
+        s.findings(Some(SITE), h, h + 3600, Some(&["flag"]))
+            .unwrap()
+    };
+    assert!(
+        flags(&s).is_empty(),
+        "a real-time value alone defers its day"
+    );
+    let w = s.watermark(WATERMARK).unwrap().unwrap();
+    assert!(
+        w >= set && w < now,
+        "watermark {w} held before the deferred value ({now})"
+    );
+    let hr = [packet(
+        now + 1,
+        vec![mv(PM25, "Avg", Period::Hour, h, "12", "N")],
+    )];
+    s.commit(&hr).unwrap();
+    observe(&hr);
+    let fs = flags(&s);
+    assert_eq!(
+        fs.len(),
+        1,
+        "the hour value evaluates the day, real-time values too: {fs:?}"
+    );
+    assert!(fs[0].detail.contains("period=rtd"), "{fs:?}");
+    assert_eq!(s.watermark(WATERMARK).unwrap(), Some(now + 1));
 }
