@@ -39,6 +39,10 @@ pub struct Registry {
     devices: RwLock<HashMap<String, Arc<Registered>>>,
     loader: Loader,
     last_reload: Mutex<Instant>,
+    /// Held by a reload for an unknown MN: a lookup of another unknown MN waits for it and
+    /// looks again, instead of being refused because a reload "just happened" (a fleet of
+    /// newly registered devices connecting at once had some refused, then resent 10 s later).
+    reloading: Mutex<()>,
     min_interval: Duration,
 }
 
@@ -48,6 +52,7 @@ impl Registry {
             devices: RwLock::new(HashMap::new()),
             loader,
             last_reload: Mutex::new(Instant::now()),
+            reloading: Mutex::new(()),
             min_interval: Duration::from_millis(250),
         };
         r.reload()?;
@@ -82,6 +87,11 @@ impl Registry {
 
     /// Looks `mn` up; if unknown, reloads from the store first (rate limited).
     pub fn lookup(&self, mn: &str) -> Option<Arc<Registered>> {
+        if let Some(r) = self.get(mn) {
+            return Some(r);
+        }
+        let _reloading = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        // A reload that was under way may have brought it.
         if let Some(r) = self.get(mn) {
             return Some(r);
         }
