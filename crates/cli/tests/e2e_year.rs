@@ -446,7 +446,7 @@ fn a_simulated_year_matches_the_reports() {
         .arg(&data)
         .args(["--kinds", &kinds.join(",")])
         .args(["--devices", &DEVICES.to_string()])
-        .args(["--history", &format!("{HISTORY_DAYS}d")])
+        .args(["--history", &format!("{HISTORY_DAYS}d"), "--no-live"])
         .args(["--seed", &SEED.to_string()])
         .output()
         .unwrap();

@@ -342,7 +342,15 @@ async fn simulate_over_mqtt_is_acknowledged_and_stored() {
         .args(["simulate", "--register", "--progress", "0", "--data"])
         .arg(&data)
         .args(["--mqtt", "mqtt://127.0.0.1:1883", "--mqtt-prefix", &prefix])
-        .args(["--kinds", "air,fume", "--devices", "4", "--history", "1d"])
+        .args([
+            "--kinds",
+            "air,fume",
+            "--devices",
+            "4",
+            "--history",
+            "1d",
+            "--no-live",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -323,7 +323,8 @@ fn web_ui_in_headless_chromium() {
     });
     let password = rx.recv_timeout(Duration::from_secs(60)).ok();
     let password = password.expect("serve prints the first administrator's password");
-    // Three days of history, then live data so that devices are online for the command.
+    // Three days of history (replay only), then a live fleet of its own so that devices are
+    // online for the command.
     let status = Command::new(BIN)
         .args([
             "simulate",
@@ -332,6 +333,7 @@ fn web_ui_in_headless_chromium() {
             "30",
             "--history",
             "3d",
+            "--no-live",
             "--burst",
             "--progress",
             "0",

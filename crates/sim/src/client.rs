@@ -3,7 +3,8 @@
 //! output buffer and its pending-ack map (a few KB), and thousands fit in one process.
 //!
 //! * History (`history`): hour data (2061) and day data (2031) from `now - history` to now,
-//!   as fast as acks allow, at most `window` un-acked packets per connection.
+//!   as fast as acks allow, at most `window` un-acked packets per connection; then each
+//!   device goes live (unless `live_after_history` is off: replay only).
 //! * Live: real-time data (2011) paced by the wall clock at `rate` packets/s in total (or each
 //!   device's RtdInterval), plus minute (2051), hour (2061) and day (2031) data when an
 //!   interval completes. Restaurants disconnect outside opening hours (10:00–22:00).
@@ -39,11 +40,15 @@ pub struct SimConfig {
     /// Live real-time packets per second over the whole fleet; `None`: each device's
     /// RtdInterval (30 s unless the platform sets it with 1062).
     pub rate: Option<f64>,
-    /// Bounds the whole run (history and live). `None`: history only if `history` is set,
-    /// else live until stopped.
+    /// Bounds the whole run (history and live). `None`: until stopped, or until the history
+    /// is acknowledged when there is no live phase (`live_after_history` false).
     pub duration: Option<Duration>,
     /// Replay this much history (hour + day data) first.
     pub history: Option<Duration>,
+    /// Each device goes live once its history is sent (the demo: a fleet keeps reporting).
+    /// `false`: the run ends when the history is acknowledged (replay only). Without a
+    /// history the run is live from the start.
+    pub live_after_history: bool,
     pub burst: bool,
     pub seed: u64,
     /// Un-acked packets per connection in history mode.
@@ -64,6 +69,7 @@ impl SimConfig {
             rate: None,
             duration: None,
             history: None,
+            live_after_history: true,
             burst: false,
             seed: 1,
             window: 64,
@@ -136,6 +142,8 @@ pub struct Stats {
     pub values: AtomicU64,
     pub requests: AtomicU64,
     pub expired: AtomicU64,
+    /// Devices whose history is sent and every upload of it acknowledged (or given up).
+    pub history_done: AtomicU64,
     pub latency: Histogram,
     by_kind: [KindStats; 7],
 }
@@ -292,6 +300,8 @@ struct Pending {
     t: i64,
     sent: Instant,
     tries: u32,
+    /// Part of the history replay (not a live upload).
+    history: bool,
 }
 
 /// History cursor: hour data for every hour, then the day data once a day is complete.
@@ -337,6 +347,8 @@ struct Device {
     pending: HashMap<u64, Pending>,
     last_qn: u64,
     kind: usize,
+    /// Counted in `Stats::history_done`.
+    history_noted: bool,
     /// Live: next real-time tick, last boundary check (Unix s).
     next_tick: Instant,
     last_check: i64,
@@ -378,6 +390,7 @@ impl Device {
             pending: HashMap::new(),
             last_qn: 0,
             kind,
+            history_noted: false,
             next_tick: Instant::now() + first,
             last_check: now_ms() / 1000,
             frame: Vec::with_capacity(1024),
@@ -393,9 +406,21 @@ impl Device {
         self.history.next < self.history.end || self.history.day_due.is_some()
     }
 
-    /// Live phase: no history left and the run is bounded by a duration or runs until stopped.
+    /// Live phase: no history left, and the run goes live after it (or has no history).
     fn live(&self, ctx: &Ctx) -> bool {
-        !self.history_left() && (ctx.cfg.duration.is_some() || ctx.cfg.history.is_none())
+        !self.history_left() && (ctx.cfg.history.is_none() || ctx.cfg.live_after_history)
+    }
+
+    /// Counts the device in `history_done` once its history is sent and acknowledged.
+    fn note_history(&mut self, ctx: &Ctx) {
+        if !self.history_noted
+            && ctx.cfg.history.is_some()
+            && !self.history_left()
+            && !self.pending.values().any(|p| p.history)
+        {
+            self.history_noted = true;
+            ctx.stats.history_done.fetch_add(1, Relaxed);
+        }
     }
 
     fn nothing_in_flight(&self) -> bool {
@@ -469,10 +494,21 @@ impl Device {
     }
 
     /// Frames an upload into `out` and records it as pending.
-    fn write_upload(&mut self, ctx: &Ctx, up: Upload, t: i64, qn: Option<u64>, out: &mut Vec<u8>) {
-        let (qn, tries) = match qn {
-            Some(q) => (q, self.pending.get(&q).map(|p| p.tries + 1).unwrap_or(1)),
-            None => (self.next_qn(), 0),
+    fn write_upload(
+        &mut self,
+        ctx: &Ctx,
+        up: Upload,
+        t: i64,
+        qn: Option<u64>,
+        history: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let (qn, tries, history) = match qn {
+            Some(q) => match self.pending.get(&q) {
+                Some(p) => (q, p.tries + 1, p.history),
+                None => (q, 1, history),
+            },
+            None => (self.next_qn(), 0, history),
         };
         self.frame.clear();
         let values = self.gen.frame(
@@ -502,6 +538,7 @@ impl Device {
                 t,
                 sent: Instant::now(),
                 tries,
+                history,
             },
         );
     }
@@ -595,7 +632,7 @@ impl Device {
                 self.resend.pop_front();
                 if let Some(p) = self.pending.get(&qn) {
                     let (up, t) = (p.up, p.t);
-                    self.write_upload(ctx, up, t, Some(qn), out);
+                    self.write_upload(ctx, up, t, Some(qn), false, out);
                 }
                 continue;
             }
@@ -611,7 +648,7 @@ impl Device {
                         break;
                     }
                     if let Some(Out::Upload { up, t }) = self.queue.pop_front() {
-                        self.write_upload(ctx, up, t, None, out);
+                        self.write_upload(ctx, up, t, None, false, out);
                     }
                     continue;
                 }
@@ -621,7 +658,7 @@ impl Device {
                 break;
             }
             match self.history.next(&self.dev) {
-                Some((up, t)) => self.write_upload(ctx, up, t, None, out),
+                Some((up, t)) => self.write_upload(ctx, up, t, None, true, out),
                 None => break,
             }
         }
@@ -661,6 +698,7 @@ impl Device {
                 }
                 self.fill(ctx, &mut out, live, stopping);
             }
+            self.note_history(ctx);
             let idle = pos == out.len() && self.nothing_in_flight();
             if idle && (stopping || (!live && !self.history_left())) {
                 return SessionEnd::Done;

@@ -59,6 +59,7 @@ async fn uploads_left_unacknowledged_are_resent_even_with_a_full_window() {
     assert_eq!(fleet.len(), 1);
     let mut cfg = sim::SimConfig::new(addr);
     cfg.history = Some(Duration::from_secs(86_400));
+    cfg.live_after_history = false;
     cfg.window = WINDOW;
     cfg.ack_timeout = Duration::from_millis(300);
     cfg.retries = 5;
