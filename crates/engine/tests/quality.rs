@@ -832,6 +832,7 @@ fn offline_finding_counts_only_opening_hours() {
             .len(),
         1
     );
+}
 
 /// Live intake: a day touched only by real-time values waits (they feed only the flag and
 /// clock-drift findings, and evaluating re-reads the whole day) until the day's next minute or

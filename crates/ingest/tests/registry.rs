@@ -19,6 +19,7 @@ fn device(mn: &str) -> Device {
         calibrate_clock: false,
         rtd_interval: None,
         min_interval: None,
+        registered: None,
     }
 }
 
