@@ -135,7 +135,8 @@ const QS = (() => {
     $('ov-hour-text').innerHTML = ch ? `${aqiName(ch.level)} · 首要污染物 ${esc(primary(ch.primary))} · ${esc(ch.hour.slice(0, 16).replace('T', ' '))} 时` : '近24小时暂无小时值';
     $('ov-devices').innerHTML = `<div class="kv"><span>设备总数</span><b id="ov-dev-total">${ov.devices.total}</b></div>
       <div class="kv"><span>在线</span><b class="on" id="ov-dev-online">${ov.devices.online}</b></div>
-      <div class="kv"><span>离线</span><b class="off">${ov.devices.offline}</b></div>`;
+      <div class="kv"><span>离线</span><b class="off">${ov.devices.offline}</b></div>
+      <div class="kv"><span title="非营业时段的餐饮油烟监控等不在应传时段的设备,不计离线">休息(非应传时段)</span><b class="muted" id="ov-dev-resting">${ov.devices.resting ?? 0}</b></div>`;
     const al = ov.alarms;
     $('ov-alarms').innerHTML = `<div class="kv"><span>待办告警</span><b><a href="#alarms" id="ov-alarm-open">${al.open}</a></b></div>
       <div class="kv"><span>新告警</span><b>${al.new}</b></div><div class="kv"><span>逾期</span><b class="off">${al.overdue}</b></div>
@@ -332,9 +333,10 @@ const QS = (() => {
       const d = await api(`/api/v1/devices?${q}`);
       if (n !== seq) return; // a later search wins
       const pages = Math.max(1, Math.ceil(d.total / PER));
-      $('dev-count').textContent = `共 ${d.total} 台,在线 ${d.online_count} 台,离线 ${d.offline_count} 台`;
+      $('dev-count').textContent = `共 ${d.total} 台,在线 ${d.online_count} 台,离线 ${d.offline_count} 台` +
+        (d.resting_count ? `,休息(非应传时段) ${d.resting_count} 台` : '');
       $('dev-table').innerHTML = '<tr><th>MN</th><th>点位</th><th>类型</th><th>状态</th><th>最后数据包</th><th>包数</th><th>协议偏差(次)</th><th>拒收(次)</th></tr>' + (d.items.length ? d.items.map((x) =>
-        `<tr data-id="${esc(x.mn)}" class="${x.mn === selected ? 'sel' : ''}"><td>${esc(x.mn)}</td><td title="${esc(x.site)}">${esc(x.site_name || x.site)}</td><td>${esc(KIND_NAMES[x.kind] || x.kind)}</td><td class="${x.online ? 'on' : 'off'}">${x.online ? '在线' : '离线'}</td>
+        `<tr data-id="${esc(x.mn)}" class="${x.mn === selected ? 'sel' : ''}"><td>${esc(x.mn)}</td><td title="${esc(x.site)}">${esc(x.site_name || x.site)}</td><td>${esc(KIND_NAMES[x.kind] || x.kind)}</td><td class="${x.online ? 'on' : x.state === 'resting' ? 'muted' : 'off'}">${x.online ? '在线' : x.state === 'resting' ? '休息' : '离线'}</td>
          <td>${bj(x.last_seen)}</td><td>${x.packets}</td><td>${devCount(x.deviations) || '—'}</td><td class="${x.refusals ? 'off' : ''}">${x.refusals || '—'}</td></tr>`).join('')
         : '<tr><td colspan="8" class="muted">没有符合条件的设备</td></tr>');
       $('dev-pager').innerHTML = `<button class="act" id="dev-prev" ${page <= 1 ? 'disabled' : ''}>上一页</button> <span id="dev-page">第 ${page} / ${pages} 页</span>

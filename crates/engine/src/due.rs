@@ -314,6 +314,13 @@ impl Schedules {
         s
     }
 
+    /// Whether `device` is in its site's reporting hours at `now` (UTC s): a restaurant's
+    /// monitor outside its opening hours owes nothing then, so a device that is not connected
+    /// is resting (休息), not offline.
+    pub fn reporting_now(&self, device: &Device, now: i64) -> bool {
+        self.window(&device.site, Some(device.kind)).contains(now)
+    }
+
     /// What `device` owes at `now`.
     pub fn due(&self, device: &Device, state: Option<&DeviceState>, now: i64) -> Due {
         Due {
@@ -330,6 +337,26 @@ mod tests {
 
     /// 2026-11-04 00:00 Beijing, UTC s.
     const D: i64 = 1_793_721_600;
+
+    #[test]
+    fn restaurants_report_only_in_opening_hours() {
+        let s = Schedules::default().with_site("FUME-LATE", DailyWindow::hours(16, 2));
+        let fume = Device::new("MN-F", "pw", "FUME-0001", DeviceKind::Fume);
+        let late = Device::new("MN-L", "pw", "FUME-LATE", DeviceKind::Fume);
+        let air = Device::new("MN-A", "pw", "AIR-01", DeviceKind::Air);
+        let at = |h: i64, m: i64| D + h * 3600 + m * 60;
+        // Default 10:00–22:00 Beijing: resting at 23:30 and 09:59, reporting at 10:00 and 21:59.
+        assert!(!s.reporting_now(&fume, at(23, 30)));
+        assert!(!s.reporting_now(&fume, at(9, 59)));
+        assert!(s.reporting_now(&fume, at(10, 0)));
+        assert!(s.reporting_now(&fume, at(21, 59)));
+        assert!(!s.reporting_now(&fume, at(22, 0)));
+        // A night restaurant (16:00–02:00) reports at 23:30 and rests at 11:30.
+        assert!(s.reporting_now(&late, at(23, 30)));
+        assert!(!s.reporting_now(&late, at(11, 30)));
+        // Every other kind reports all day.
+        assert!(s.reporting_now(&air, at(23, 30)));
+    }
 
     #[test]
     fn beijing_day_constant() {

@@ -442,11 +442,14 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
         .map(|st| (st.mn.as_str(), st.last_seen_ms))
         .collect();
     let mut dev_by_site: std::collections::HashMap<String, (usize, usize)> = Default::default();
-    let (mut total, mut on) = (0, 0);
+    let schedules = engine::due::Schedules::from_profile(&s.profile);
+    let now = auth::now_ms() / 1000;
+    let (mut total, mut on, mut resting) = (0, 0, 0);
     for d in devices.iter().filter(|d| p.sees_site(&s.owners, &d.site)) {
         let is_on = online.binary_search(&d.mn).is_ok();
         total += 1;
         on += is_on as usize;
+        resting += (!is_on && !schedules.reporting_now(d, now)) as usize;
         let e = dev_by_site.entry(d.site.clone()).or_default();
         e.0 += 1;
         e.1 += is_on as usize;
@@ -482,7 +485,7 @@ fn overview_json(s: &AppState, p: &Principal) -> Result<Value, ApiError> {
         "today": today(),
         "county_air": latest.get(store::COUNTY_SITE).map(county_day_json),
         "county_air_hour": county_hour,
-        "devices": {"total": total, "online": on, "offline": total - on},
+        "devices": {"total": total, "online": on, "offline": total - on - resting, "resting": resting},
         "sites": sites,
         "water_note": "水质点位按最近有数据月份的水质类别着色(GB 3838-2002)",
     }))
@@ -647,16 +650,21 @@ pub async fn devices(
         .all()
         .into_iter()
         .collect();
+    let schedules = engine::due::Schedules::from_profile(&s.profile);
+    let now = auth::now_ms() / 1000;
     let all: Vec<Value> = list
         .into_iter()
         .filter(|d| p.sees_site(&s.owners, &d.site))
         .filter(|d| q.site.as_deref().is_none_or(|x| d.site == x))
         .map(|d| {
             let is_on = online.binary_search(&d.mn).is_ok();
+            let reporting = schedules.reporting_now(&d, now);
             let st = states.get(&d.mn);
             json!({
                 "mn": d.mn, "site": d.site, "site_name": names.get(d.site.as_str()), "kind": d.kind, "name": d.name,
                 "online": is_on,
+                "reporting_now": reporting,
+                "state": if is_on { "online" } else if reporting { "offline" } else { "resting" },
                 "last_seen": st.and_then(|x| x.last_seen_ms).map(|ms| model::format_beijing(ms / 1000)),
                 "last_cn": st.and_then(|x| x.last_cn.clone()),
                 "packets": st.map(|x| x.packets).unwrap_or(0),
@@ -670,8 +678,11 @@ pub async fn devices(
         .filter(|v| q.q.as_deref().is_none_or(|w| device_matches(v, w)))
         .collect();
     // The page's counts over every matching device (not only this page's).
+    // A device outside its site's reporting hours (a closed restaurant) is resting, not offline.
     let on = all.iter().filter(|v| v["online"] == true).count();
-    let extra = json!({"online_count": on, "offline_count": all.len() - on});
+    let resting = all.iter().filter(|v| v["state"] == "resting").count();
+    let extra = json!({"online_count": on, "offline_count": all.len() - on - resting,
+                       "resting_count": resting});
     crate::table::respond_all_with(&paging, "devices", DEVICE_COLS, all, extra)
 }
 

@@ -3435,6 +3435,43 @@ async fn devices_page_and_search() {
     assert_eq!(one["site_name"], fume.name.as_str(), "{one}");
     let (_, q, _) = call(&e.app, "GET", "/api/v1/devices?kind=fume", Some(&c), None).await;
     assert_eq!(q["items"][0]["site_name"], fume.name.as_str(), "{q}");
+    // Outside the restaurant's opening hours (the profile's, else 10:00–22:00 Beijing) its
+    // unconnected monitor is resting, not offline; the air station's is offline at any hour.
+    let hours = fume
+        .fume
+        .as_ref()
+        .and_then(|f| f.open_hours.clone())
+        .unwrap_or_else(|| "10:00-22:00".into());
+    let (open, close) = hours.split_once('-').unwrap();
+    let minutes = |t: &str| {
+        let (h, m) = t.split_once(':').unwrap();
+        h.parse::<i64>().unwrap() * 60 + m.parse::<i64>().unwrap()
+    };
+    let (open, close) = (minutes(open), minutes(close));
+    let (_, all, _) = call(&e.app, "GET", "/api/v1/devices", Some(&c), None).await;
+    let now_min = ((web::auth::now_ms() / 1000 + 8 * 3600) % 86_400) / 60;
+    let in_hours = if open < close {
+        now_min >= open && now_min < close
+    } else {
+        now_min >= open || now_min < close
+    };
+    let by_mn = |mn: &str| {
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["mn"] == mn)
+            .unwrap()
+            .clone()
+    };
+    let want = if in_hours { "offline" } else { "resting" };
+    assert_eq!(by_mn("MN-FUME")["state"], want, "{all}");
+    assert_eq!(by_mn("MN-AIR")["state"], "offline");
+    assert_eq!(all["resting_count"], json!(!in_hours as i64), "{all}");
+    assert_eq!(all["offline_count"], json!(3 + in_hours as i64), "{all}");
+    let (_, ov, _) = call(&e.app, "GET", "/api/v1/overview", Some(&c), None).await;
+    assert_eq!(ov["devices"]["resting"], json!(!in_hours as i64), "{ov}");
+    assert_eq!(ov["devices"]["offline"], json!(3 + in_hours as i64), "{ov}");
     // The enterprise's search stays inside its scope.
     let ent = login(&e.app, "ent").await;
     let (_, q, _) = call(&e.app, "GET", "/api/v1/devices?q=MN", Some(&ent), None).await;
