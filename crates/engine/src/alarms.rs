@@ -205,6 +205,38 @@ fn step(
     }
 }
 
+/// A new alarm (status 新告警, active, one occurrence) raised by `i` at `now`.
+fn new_alarm(i: &AlarmInput, now: i64, late: bool) -> Alarm {
+    Alarm {
+        id: 0,
+        rule: i.rule.clone(),
+        site: i.site.clone(),
+        pollutant: i.pollutant.clone(),
+        severity: i.severity,
+        title: i.title.clone(),
+        detail: i.detail.clone(),
+        status: AlarmStatus::New,
+        active: true,
+        first_seen_ms: i.at_ms,
+        last_seen_ms: i.at_ms,
+        cleared_ms: None,
+        value: i.value,
+        peak: i.value,
+        peak_ms: i.value.map(|_| i.at_ms),
+        limit: i.limit,
+        count: 1,
+        assignee: None,
+        deadline_ms: None,
+        overdue: false,
+        escalated_deadline_ms: None,
+        handling: None,
+        created_ms: now,
+        updated_ms: now,
+        version: 0,
+        late,
+    }
+}
+
 /// The note of a `raised` step: the detail, prefixed 补传数据 for late data.
 fn raised_note(i: &AlarmInput, late: bool) -> String {
     if late {
@@ -287,34 +319,7 @@ impl<'a> Alarms<'a> {
                 .active_alarm(&i.rule, &i.site, i.pollutant.as_deref())?;
             let (alarm, steps, notes, created, escalated) = match current {
                 None => {
-                    let a = Alarm {
-                        id: 0,
-                        rule: i.rule.clone(),
-                        site: i.site.clone(),
-                        pollutant: i.pollutant.clone(),
-                        severity: i.severity,
-                        title: i.title.clone(),
-                        detail: i.detail.clone(),
-                        status: AlarmStatus::New,
-                        active: true,
-                        first_seen_ms: i.at_ms,
-                        last_seen_ms: i.at_ms,
-                        cleared_ms: None,
-                        value: i.value,
-                        peak: i.value,
-                        peak_ms: i.value.map(|_| i.at_ms),
-                        limit: i.limit,
-                        count: 1,
-                        assignee: None,
-                        deadline_ms: None,
-                        overdue: false,
-                        escalated_deadline_ms: None,
-                        handling: None,
-                        created_ms: now,
-                        updated_ms: now,
-                        version: 0,
-                        late,
-                    };
+                    let a = new_alarm(&i, now, late);
                     let s = step(&a, now, "raised", SYSTEM, None, raised_note(&i, late));
                     (a, vec![s], vec![note("raised")], true, false)
                 }
@@ -417,32 +422,9 @@ impl<'a> Alarms<'a> {
     pub fn record_past(&mut self, i: AlarmInput, end_ms: i64) -> Result<i64> {
         let now = self.now();
         let a = Alarm {
-            id: 0,
-            rule: i.rule.clone(),
-            site: i.site.clone(),
-            pollutant: i.pollutant.clone(),
-            severity: i.severity,
-            title: i.title.clone(),
-            detail: i.detail.clone(),
-            status: AlarmStatus::New,
             active: false,
-            first_seen_ms: i.at_ms,
-            last_seen_ms: i.at_ms,
             cleared_ms: Some(end_ms),
-            value: i.value,
-            peak: i.value,
-            peak_ms: i.value.map(|_| i.at_ms),
-            limit: i.limit,
-            count: 1,
-            assignee: None,
-            deadline_ms: None,
-            overdue: false,
-            escalated_deadline_ms: None,
-            handling: None,
-            created_ms: now,
-            updated_ms: now,
-            version: 0,
-            late: true,
+            ..new_alarm(&i, now, true)
         };
         let s = step(&a, now, "raised", SYSTEM, None, raised_note(&i, true));
         self.store
