@@ -245,3 +245,47 @@ impl History {
         }
     }
 }
+
+/// The frame `text` with the value of every `PW=` field replaced by `******`, for showing a
+/// sent request to people and logs: MN + PW is all a forger needs to push data as that device.
+/// The result is for display (its CRC no longer matches); everything else is kept byte for byte.
+pub fn redact_password(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("PW=") {
+        // Only a field name: at the start, or after a field or segment separator.
+        let at_field = i == 0 || matches!(rest.as_bytes()[i - 1], b';' | b',' | b'&' | b'#');
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        if at_field {
+            let end = rest.find([';', '&', ',', '\r', '\n']).unwrap_or(rest.len());
+            if end > 0 {
+                out.push_str("******");
+            }
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_password;
+
+    #[test]
+    fn hides_the_password_and_keeps_the_rest() {
+        let f = "##0101QN=20261204110000000;ST=32;CN=2061;PW=123456;MN=MN-1;Flag=5;CP=&&BeginTime=20261128000000&&6A80\r\n";
+        let r = redact_password(f);
+        assert!(!r.contains("123456"), "{r}");
+        assert_eq!(
+            r,
+            "##0101QN=20261204110000000;ST=32;CN=2061;PW=******;MN=MN-1;Flag=5;CP=&&BeginTime=20261128000000&&6A80\r\n"
+        );
+        // The last field, an empty password, and a name that merely ends in PW.
+        assert_eq!(redact_password("MN=1;PW=secret"), "MN=1;PW=******");
+        assert_eq!(redact_password("PW=;MN=1"), "PW=;MN=1");
+        assert_eq!(redact_password("XPW=kept;PW=x"), "XPW=kept;PW=******");
+        assert_eq!(redact_password("no password here"), "no password here");
+    }
+}

@@ -808,7 +808,11 @@ pub async fn commands(
 ) -> Res {
     visible_device(&s, &p, &mn)?;
     let r = s.reader.lock().unwrap_or_else(|e| e.into_inner());
-    Ok(Json(r.commands(Some(&mn), q.limit.unwrap_or(50).min(1000))?).into_response())
+    let mut list = r.commands(Some(&mn), q.limit.unwrap_or(50).min(1000))?;
+    for c in &mut list {
+        c.request = hj212::commands::redact_password(&c.request);
+    }
+    Ok(Json(list).into_response())
 }
 
 /// `POST /api/v1/devices/{mn}/commands` with `{"cn":"2061","cp":{"BeginTime":"…","EndTime":"…"}}`.
@@ -857,6 +861,9 @@ pub async fn send_command(
             };
             ApiError(status, e.to_string())
         })?;
+    // The device's password never leaves the server: not in the answer, not in the audit log.
+    let mut sent = sent;
+    sent.frame = hj212::commands::redact_password(&sent.frame);
     let after = serde_json::to_value(&sent).unwrap_or_default();
     audit(
         &s,

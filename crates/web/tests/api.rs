@@ -3489,3 +3489,37 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A sent command's frame carries the device's PW, and MN + PW is all a forger needs: no role
+/// ever reads it back (the GET of sent commands answers `PW=******`).
+#[tokio::test]
+async fn device_passwords_are_masked_for_every_role() {
+    let e = env();
+    let mut st = SqliteStore::open(e._dir.path()).unwrap();
+    for mn in ["MN-ENT-A", "MN-AIR"] {
+        let frame = format!(
+            "##0101QN=20261204110000000;ST=22;CN=2061;PW=123456;MN={mn};Flag=5;CP=&&BeginTime=20261128000000&&4A80\r\n"
+        );
+        st.record_command(mn, "20261204110000000", "2061", &frame, 1)
+            .unwrap();
+    }
+    let mut seen = 0;
+    for user in ["admin", "mon", "enf", "plan", "town", "town2", "ent"] {
+        let c = login(&e.app, user).await;
+        for mn in ["MN-ENT-A", "MN-AIR"] {
+            let uri = format!("/api/v1/devices/{mn}/commands");
+            let (s, body, _) = call(&e.app, "GET", &uri, Some(&c), None).await;
+            let text = body.to_string();
+            assert!(!text.contains("123456"), "{user} {mn}: {text}");
+            if s == StatusCode::OK {
+                seen += 1;
+                let req = body[0]["request"].as_str().unwrap();
+                assert!(req.contains("PW=******;MN="), "{user} {mn}: {req}");
+            }
+        }
+    }
+    assert!(
+        seen >= 8,
+        "bureau roles, the town and the enterprise read their devices: {seen}"
+    );
+}
