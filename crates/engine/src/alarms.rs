@@ -205,6 +205,47 @@ fn step(
     }
 }
 
+/// Counts occurrence `i` into alarm `a` at `now`: count, first/last seen (the newest
+/// occurrence's value, title, detail and limit), peak, and severity only up — an escalation
+/// gets its step (note prefixed by `why`) and notification. Returns them and whether it
+/// escalated.
+fn absorb(
+    a: &mut Alarm,
+    i: &AlarmInput,
+    now: i64,
+    why: &str,
+) -> (Vec<AlarmStep>, Vec<NewNotification>, bool) {
+    a.count += 1;
+    a.first_seen_ms = a.first_seen_ms.min(i.at_ms);
+    if i.at_ms >= a.last_seen_ms {
+        a.last_seen_ms = i.at_ms;
+        a.value = i.value.or(a.value);
+        a.title = i.title.clone();
+        a.detail = i.detail.clone();
+        a.limit = i.limit.or(a.limit);
+    }
+    if let Some(v) = i.value {
+        if a.peak.is_none_or(|p| v > p) {
+            a.peak = Some(v);
+            a.peak_ms = Some(i.at_ms);
+        }
+    }
+    a.updated_ms = now;
+    if i.severity <= a.severity {
+        return (Vec::new(), Vec::new(), false);
+    }
+    let from = a.severity;
+    a.severity = i.severity;
+    let n = format!(
+        "{why}级别 {} → {}: {}",
+        from.cn(),
+        a.severity.cn(),
+        i.detail
+    );
+    let s = step(a, now, "escalated", SYSTEM, Some(a.status), n);
+    (vec![s], vec![note("escalated")], true)
+}
+
 /// A new alarm (status 新告警, active, one occurrence) raised by `i` at `now`.
 fn new_alarm(i: &AlarmInput, now: i64, late: bool) -> Alarm {
     Alarm {
@@ -324,38 +365,7 @@ impl<'a> Alarms<'a> {
                     (a, vec![s], vec![note("raised")], true, false)
                 }
                 Some(mut a) => {
-                    a.count += 1;
-                    a.first_seen_ms = a.first_seen_ms.min(i.at_ms);
-                    if i.at_ms >= a.last_seen_ms {
-                        a.last_seen_ms = i.at_ms;
-                        a.value = i.value.or(a.value);
-                        a.title = i.title.clone();
-                        a.detail = i.detail.clone();
-                        a.limit = i.limit.or(a.limit);
-                    }
-                    if let Some(v) = i.value {
-                        if a.peak.is_none_or(|p| v > p) {
-                            a.peak = Some(v);
-                            a.peak_ms = Some(i.at_ms);
-                        }
-                    }
-                    a.updated_ms = now;
-                    let mut steps = Vec::new();
-                    let mut notes = Vec::new();
-                    let escalated = i.severity > a.severity;
-                    if escalated {
-                        let from = a.severity;
-                        a.severity = i.severity;
-                        steps.push(step(
-                            &a,
-                            now,
-                            "escalated",
-                            SYSTEM,
-                            Some(a.status),
-                            format!("级别 {} → {}: {}", from.cn(), a.severity.cn(), i.detail),
-                        ));
-                        notes.push(note("escalated"));
-                    }
+                    let (steps, notes, escalated) = absorb(&mut a, &i, now, "");
                     (a, steps, notes, false, escalated)
                 }
             };
@@ -444,38 +454,10 @@ impl<'a> Alarms<'a> {
         let now = self.now();
         for _ in 0..MAX_RETRIES {
             let mut a = self.get(id)?;
-            a.count += 1;
-            a.first_seen_ms = a.first_seen_ms.min(i.at_ms);
-            if i.at_ms >= a.last_seen_ms {
-                a.last_seen_ms = i.at_ms;
-                a.value = i.value.or(a.value);
-                a.title = i.title.clone();
-                a.detail = i.detail.clone();
-                a.limit = i.limit.or(a.limit);
-            }
             if !a.active {
                 a.cleared_ms = Some(a.cleared_ms.map_or(end_ms, |c| c.max(end_ms)));
             }
-            if let Some(v) = i.value {
-                if a.peak.is_none_or(|p| v > p) {
-                    a.peak = Some(v);
-                    a.peak_ms = Some(i.at_ms);
-                }
-            }
-            a.updated_ms = now;
-            let (mut steps, mut notes) = (Vec::new(), Vec::new());
-            if i.severity > a.severity {
-                let from = a.severity;
-                a.severity = i.severity;
-                let n = format!(
-                    "补传数据：级别 {} → {}: {}",
-                    from.cn(),
-                    a.severity.cn(),
-                    i.detail
-                );
-                steps.push(step(&a, now, "escalated", SYSTEM, Some(a.status), n));
-                notes.push(note("escalated"));
-            }
+            let (steps, notes, _) = absorb(&mut a, &i, now, "补传数据：");
             if self.store.save_alarm(&a, &steps, &notes)?.is_some() {
                 return self.get(id);
             }
